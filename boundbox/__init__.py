@@ -1,0 +1,3 @@
+"""boundbox: change state and publish an event, atomically."""
+
+__version__ = "0.1.0"

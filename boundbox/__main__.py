@@ -1,0 +1,5 @@
+"""`python -m boundbox` is the `boundbox` command."""
+
+from boundbox.cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""The `boundbox` command: one entry point for every process of the project."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from boundbox import logs
+from boundbox.errors import BoundboxError
+from boundbox.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="boundbox: change state and publish an event, atomically.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+outbox_app = typer.Typer(help="Inspect and repair the outbox.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Prints one line on stderr; raise the result to stop the command."""
+    typer.echo(f"boundbox: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        loaded = load_settings()
+    except BoundboxError as e:
+        raise fail(f"configuration error: {e}") from None
+    logs.configure(loaded.log_level)
+    return loaded
+
+
+@app.command()
+def devdb(
+    port: Annotated[int | None, typer.Option(help="Port (default: DEVDB_PORT, 27017).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep data here (default: DEVDB_DATA_DIR, .data/devdb).")
+    ] = None,
+    memory: Annotated[bool, typer.Option(help="Keep nothing: an in-memory database.")] = False,
+    transaction_lifetime: Annotated[
+        float, typer.Option(help="Abort transactions open longer than this (seconds).")
+    ] = 60.0,
+) -> None:
+    """Run the embedded MongoDB-compatible dev database (development and tests only)."""
+    config = settings()
+    try:
+        from boundbox.devdb.__main__ import run
+    except ImportError:
+        raise fail("the dev database is not installed: pip install 'boundbox[devdb]'") from None
+    directory = None if memory else (data_dir or Path(config.devdb_data_dir))
+    code = run(host, port or config.devdb_port, directory, transaction_lifetime)
+    raise typer.Exit(code)
+
+
+@app.command()
+def api() -> None:
+    """Run the HTTP command API."""
+    settings()
+    raise fail("the API is not available yet", 3)
+
+
+@app.command()
+def relay() -> None:
+    """Run the outbox relay: publish committed events to RabbitMQ."""
+    settings()
+    raise fail("the relay is not available yet", 3)
+
+
+@app.command()
+def consume(
+    name: Annotated[str, typer.Argument(help="The consumer to run, e.g. 'sales' or 'tail'.")],
+    pattern: Annotated[str, typer.Argument(help="Routing-key pattern (tail only).")] = "#",
+) -> None:
+    """Run a consumer of boundbox events."""
+    settings()
+    raise fail(f"consumer {name!r} is not available yet", 3)
+
+
+@outbox_app.command("status")
+def outbox_status() -> None:
+    """Print pending and failed counts and the lag of the outbox."""
+    settings()
+    raise fail("outbox status is not available yet", 3)
+
+
+@outbox_app.command("retry-failed")
+def outbox_retry_failed() -> None:
+    """Re-queue events the relay parked as failed."""
+    settings()
+    raise fail("outbox retry-failed is not available yet", 3)
+
+
+@app.command()
+def dev() -> None:
+    """Run the dev database, API, relay and consumer together (what `make run` does)."""
+    config = settings()
+    from boundbox.supervisor import run_all
+
+    raise typer.Exit(run_all(config))
+
+
+def main() -> None:
+    app(prog_name="boundbox")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""boundbox's outbox: bound-session transactions and events recorded atomically with state.
+
+    from outbox import record, transactional
+
+    @transactional()
+    async def place_order(*, customer: str) -> Order:
+        order = await Order(customer=customer).insert()   # Beanie finds the bound session
+        await record(aggregate_type="order", aggregate_id=str(order.id), name="placed",
+                     payload={"customer": customer})
+        return order
+"""
+
+from outbox.context import EventHeaders, current_headers, event_context
+from outbox.errors import (
+    InvalidEventError,
+    NoSessionError,
+    NotConfiguredError,
+    NoTransactionError,
+    OutboxError,
+    TransactionFailedError,
+)
+from outbox.events import DOCUMENT_MODELS, EventStatus, OutboxEvent, OutboxStream, record, utc_now
+from outbox.session import (
+    auto_session,
+    bound_session,
+    current_session,
+    get_client,
+    session_scope,
+    use_client,
+)
+from outbox.transaction import (
+    RetryPolicy,
+    in_transaction,
+    run_in_transaction,
+    transaction,
+    transactional,
+)
+
+__all__ = [
+    "DOCUMENT_MODELS",
+    "EventHeaders",
+    "EventStatus",
+    "InvalidEventError",
+    "NoSessionError",
+    "NoTransactionError",
+    "NotConfiguredError",
+    "OutboxError",
+    "OutboxEvent",
+    "OutboxStream",
+    "RetryPolicy",
+    "TransactionFailedError",
+    "auto_session",
+    "bound_session",
+    "current_headers",
+    "current_session",
+    "event_context",
+    "get_client",
+    "in_transaction",
+    "record",
+    "run_in_transaction",
+    "session_scope",
+    "transaction",
+    "transactional",
+    "use_client",
+]

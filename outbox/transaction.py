@@ -1,0 +1,173 @@
+"""Transactions on the bound session, retried the way MongoDB's drivers retry them.
+
+- `@transactional()` runs a whole unit of work in a transaction and retries it while MongoDB
+  labels the failure `TransientTransactionError` (a write conflict, a failover).
+- The commit alone is retried while its outcome is `UnknownTransactionCommitResult`.
+- Both back off exponentially with full jitter, inside one time budget.
+- Any other exception aborts the transaction and propagates unchanged, never retried.
+- Inside an active transaction, both forms join it: no nested start, no second commit.
+
+`async with transaction():` is the same scope for one attempt: a block cannot be re-run, so it
+retries only its commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
+
+from outbox.errors import TransactionFailedError
+from outbox.session import bound_session, session_scope
+
+TRANSIENT = "TransientTransactionError"
+UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
+MAX_TIME_MS_EXPIRED = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long and how fast to retry; the budget stays well under MongoDB's 120 s."""
+
+    budget_seconds: float = 30.0
+    first_backoff: float = 0.002
+    max_backoff: float = 0.5
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, first * 2**attempt)]."""
+        return random.uniform(0, min(self.max_backoff, self.first_backoff * 2**attempt))
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def in_transaction() -> bool:
+    """True inside an active transaction of the bound session."""
+    session = bound_session()
+    return session is not None and session.in_transaction
+
+
+def _labelled(error: BaseException, label: str) -> bool:
+    return isinstance(error, PyMongoError) and error.has_error_label(label)
+
+
+class _Clock:
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.deadline = time.monotonic() + policy.budget_seconds
+        self.attempt = 0
+
+    async def retry(self, error: PyMongoError) -> None:
+        """Sleeps before the next attempt, or gives up when the budget is spent."""
+        self.attempt += 1
+        delay = self.policy.backoff(self.attempt)
+        if time.monotonic() + delay >= self.deadline:
+            raise TransactionFailedError(
+                f"transaction still failing after {self.attempt} attempts in "
+                f"{self.policy.budget_seconds:g}s: {error}"
+            ) from error
+        await asyncio.sleep(delay)
+
+
+async def _commit(session: AsyncClientSession, clock: _Clock) -> None:
+    while True:
+        try:
+            await session.commit_transaction()
+            return
+        except PyMongoError as e:
+            if not _labelled(e, UNKNOWN_COMMIT) or getattr(e, "code", None) == MAX_TIME_MS_EXPIRED:
+                raise
+            await clock.retry(e)
+
+
+async def _abort(session: AsyncClientSession) -> None:
+    if session.in_transaction:
+        # An abort that fails leaves nothing behind: the server drops the transaction anyway.
+        try:
+            await session.abort_transaction()
+        except PyMongoError:
+            pass
+
+
+async def run_in_transaction[T](
+    unit_of_work: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    **transaction_kwargs: Any,
+) -> T:
+    """Runs `unit_of_work` in a transaction on the bound (or a new) session, with retries."""
+    if in_transaction():
+        return await unit_of_work()
+    async with session_scope() as session:
+        clock = _Clock(policy)
+        while True:
+            await session.start_transaction(**transaction_kwargs)
+            try:
+                result = await unit_of_work()
+            except BaseException as e:
+                await _abort(session)
+                if not _labelled(e, TRANSIENT):
+                    raise
+                await clock.retry(e)  # type: ignore[arg-type]  # labelled: a PyMongoError
+                continue
+            if not session.in_transaction:
+                return result  # the unit of work ended the transaction itself
+            try:
+                await _commit(session, clock)
+            except PyMongoError as e:
+                if not _labelled(e, TRANSIENT):
+                    raise
+                await clock.retry(e)
+                continue
+            return result
+
+
+def transactional[**P, T](
+    *, policy: RetryPolicy = DEFAULT_POLICY, **transaction_kwargs: Any
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Decorator: the function is a unit of work, run in one (retried) bound transaction.
+
+    Keyword arguments go to `AsyncClientSession.start_transaction` (read_concern,
+    write_concern, read_preference, max_commit_time_ms). The signature is kept, so FastAPI
+    dependency injection and OpenAPI see the original parameters.
+    """
+
+    def decorate(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await run_in_transaction(
+                lambda: fn(*args, **kwargs), policy=policy, **transaction_kwargs
+            )
+
+        return wrapper
+
+    return decorate
+
+
+@asynccontextmanager
+async def transaction(
+    *, policy: RetryPolicy = DEFAULT_POLICY, **transaction_kwargs: Any
+) -> AsyncIterator[AsyncClientSession]:
+    """One attempt of a bound transaction: commits when the block ends, aborts on any error."""
+    if in_transaction():
+        session = bound_session()
+        assert session is not None
+        yield session
+        return
+    async with session_scope() as session:
+        await session.start_transaction(**transaction_kwargs)
+        try:
+            yield session
+        except BaseException:
+            await _abort(session)
+            raise
+        if session.in_transaction:
+            await _commit(session, _Clock(policy))

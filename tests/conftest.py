@@ -1,0 +1,52 @@
+"""Fixtures shared by every test: the MongoDB under test and a fresh database per test.
+
+Without MONGODB_URL the suite starts its own in-memory `boundbox devdb`; with MONGODB_URL
+(a real replica set) every MongoDB test runs unchanged against that server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.support.processes import DevDbProcess
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> Iterator[str]:
+    if url := os.environ.get("MONGODB_URL"):
+        yield url
+        return
+    devdb = DevDbProcess().start()
+    try:
+        yield devdb.url
+    finally:
+        devdb.stop()
+
+
+@pytest.fixture
+async def mongo_client(mongodb_url: str) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        mongodb_url, uuidRepresentation="standard", tz_aware=True
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def database(
+    mongo_client: AsyncMongoClient[dict[str, object]],
+) -> AsyncIterator[AsyncDatabase[dict[str, object]]]:
+    """A database of this test's own, dropped afterwards."""
+    name = f"bbtest_{uuid.uuid4().hex[:12]}"
+    try:
+        yield mongo_client[name]
+    finally:
+        await mongo_client.drop_database(name)

@@ -1,0 +1,86 @@
+"""Start boundbox processes for tests, and wait for conditions with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def eventually[T](
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+) -> T:
+    """Polls `probe` until it returns something truthy, or fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)
+
+
+class DevDbProcess:
+    """`boundbox devdb` in a child process, ready once it prints its ready line."""
+
+    def __init__(self, *, port: int | None = None, data_dir: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def start(self, timeout: float = 30.0) -> DevDbProcess:
+        storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--memory"]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "boundbox", "devdb", "--port", str(self.port), *storage],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "LOG_LEVEL": "WARNING"},
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        output = []
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "devdb ready" in line:
+                return self
+        self.kill()
+        raise RuntimeError("devdb did not start:\n" + "".join(output))
+
+    def stop(self) -> int:
+        """SIGTERM, then wait: a clean shutdown."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self._close()
+        return code
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self._close()
+
+    def _close(self) -> None:
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
