@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,6 +21,12 @@ from outbox.errors import InvalidEventError, NoTransactionError
 from outbox.transaction import in_transaction
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+PARTITIONS = 64
+"""Events are spread over this many partitions by aggregate; a relay owns whole partitions."""
+
+
+def partition_of(aggregate_type: str, aggregate_id: str) -> int:
+    return zlib.crc32(f"{aggregate_type}:{aggregate_id}".encode()) % PARTITIONS
 
 
 def utc_now() -> datetime:
@@ -46,6 +53,7 @@ class OutboxEvent(Document):
     payload: dict[str, Any]
     headers: EventHeaders = Field(default_factory=EventHeaders)
     routing_key: str
+    partition: int = Field(ge=0, lt=PARTITIONS)  # all events of an aggregate share one
 
     # Relay bookkeeping.
     status: EventStatus = EventStatus.PENDING
@@ -136,6 +144,7 @@ async def record(
         payload=body,
         headers=headers or current_headers(),
         routing_key=event_type,
+        partition=partition_of(aggregate_type, aggregate_id),
     )
     await event.insert()
     return event
