@@ -36,9 +36,12 @@ async def eventually[T](
 class DevDbProcess:
     """`boundbox devdb` in a child process, ready once it prints its ready line."""
 
-    def __init__(self, *, port: int | None = None, data_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, data_dir: Path | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = port or free_port()
         self.data_dir = data_dir
+        self.args = args
         self.process: subprocess.Popen[str] | None = None
 
     @property
@@ -48,7 +51,7 @@ class DevDbProcess:
     def start(self, timeout: float = 30.0) -> DevDbProcess:
         storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--memory"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "boundbox", "devdb", "--port", str(self.port), *storage],
+            [sys.executable, "-m", "boundbox", "devdb", "--port", str(self.port), *storage, *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
