@@ -1,13 +1,13 @@
 """boundbox's outbox: bound-session transactions and events recorded atomically with state.
 
-    from outbox import record, transactional
+from outbox import record, transactional
 
-    @transactional()
-    async def place_order(*, customer: str) -> Order:
-        order = await Order(customer=customer).insert()   # Beanie finds the bound session
-        await record(aggregate_type="order", aggregate_id=str(order.id), name="placed",
-                     payload={"customer": customer})
-        return order
+@transactional()
+async def place_order(*, customer: str) -> Order:
+    order = await Order(customer=customer).insert()   # Beanie finds the bound session
+    await record(aggregate_type="order", aggregate_id=str(order.id), name="placed",
+                 payload={"customer": customer})
+    return order
 """
 
 from outbox.context import EventHeaders, current_headers, event_context
@@ -62,4 +62,5 @@ __all__ = [
     "transaction",
     "transactional",
     "use_client",
+    "utc_now",
 ]

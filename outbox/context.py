@@ -19,7 +19,11 @@ class EventHeaders(BaseModel):
     traceparent: str | None = None
 
 
-_headers: ContextVar[EventHeaders] = ContextVar("boundbox_event_headers", default=EventHeaders())
+# EventHeaders is frozen, so one shared default instance is safe.
+_headers: ContextVar[EventHeaders] = ContextVar(
+    "boundbox_event_headers",
+    default=EventHeaders(),  # noqa: B039
+)
 
 
 def current_headers() -> EventHeaders:

@@ -44,7 +44,7 @@ class EventStatus(StrEnum):
 class OutboxEvent(Document):
     """One event, written in the transaction of its state change, published later by the relay."""
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4)  # the AMQP message_id
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)  # type: ignore[assignment]  # message_id
     type: str  # "<aggregate_type>.<name>", e.g. "order.placed"
     aggregate_type: str
     aggregate_id: str

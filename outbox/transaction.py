@@ -14,6 +14,7 @@ retries only its commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import time
@@ -91,10 +92,8 @@ async def _commit(session: AsyncClientSession, clock: _Clock) -> None:
 async def _abort(session: AsyncClientSession) -> None:
     if session.in_transaction:
         # An abort that fails leaves nothing behind: the server drops the transaction anyway.
-        try:
+        with contextlib.suppress(PyMongoError):
             await session.abort_transaction()
-        except PyMongoError:
-            pass
 
 
 async def run_in_transaction[T](

@@ -1,4 +1,4 @@
-"""The development database: MongoDB's wire protocol on a SQLite engine, with serialized transactions.
+"""The development database: MongoDB's wire protocol on SQLite, with serialized transactions.
 
 The engine (nx-27017 on neosqlite) parses commands and stores documents. This module owns the
 socket, runs every engine call on one worker thread (SQLite connections are not for concurrent
@@ -15,6 +15,7 @@ import errno
 import itertools
 import logging
 import struct
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +26,7 @@ from nx_27017.handler import NeoSQLiteHandler
 from nx_27017.wire_protocol import OP_MSG, OP_QUERY, ResponseBuilder
 
 from boundbox.devdb import failpoints
-from boundbox.devdb.gate import Gates, Transaction, TxnKey
+from boundbox.devdb.gate import GateBusyError, Gates, Transaction, TxnKey
 from boundbox.errors import BoundboxError
 
 log = logging.getLogger("boundbox.devdb")
@@ -35,6 +36,14 @@ OP_QUERY_CODE = 2004
 MORE_TO_COME = 1 << 1
 MAX_MESSAGE_BYTES = 48_000_000
 NO_SUCH_TRANSACTION = 251
+ORPHAN_GRACE_SECONDS = 1.0
+WRITE_CONFLICT = {
+    "ok": 0,
+    "code": 112,
+    "codeName": "WriteConflict",
+    "errmsg": "another transaction holds this database and is not progressing; retry",
+    "errorLabels": ["TransientTransactionError"],
+}
 
 # Commands that touch no data: they never wait for a gate and never fail through a failpoint.
 HANDSHAKE = frozenset({"hello", "Hello", "isMaster", "ismaster"})
@@ -48,14 +57,16 @@ class DevDatabaseError(BoundboxError):
 class DevDatabase:
     """A MongoDB-compatible server for development and tests; `serve` runs it until cancelled."""
 
-    def __init__(self, *, data_dir: Path | None, transaction_lifetime: float = 60.0) -> None:
+    def __init__(
+        self, *, data_dir: Path | None, transaction_lifetime: float = 60.0, stall: float = 0.05
+    ) -> None:
         self.data_dir = data_dir
         target = str(data_dir) if data_dir is not None else "memory"
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
         self._engine = NeoSQLiteHandler(data_dir=target)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devdb-engine")
-        self._gates = Gates(transaction_lifetime, self._expire)
+        self._gates = Gates(transaction_lifetime, stall, self._expire)
         self._failpoint: failpoints.FailCommand | None = None
         self._committed: OrderedDict[TxnKey, None] = OrderedDict()
         self._connection_ids = itertools.count(1)
@@ -121,11 +132,9 @@ class DevDatabase:
             query["_conn_id"] = connection
             self._remember_app_name(connection, query.get("query", {}))
             _, docs = await self._run(self._engine.handle_query, query)
-            return ResponseBuilder.build_reply(next(_reply_ids), request_id, docs)
+            return bytes(ResponseBuilder.build_reply(next(_reply_ids), request_id, docs))
         if opcode != OP_MSG_CODE:
-            return ResponseBuilder.build_op_msg_reply(
-                next(_reply_ids), request_id, {"ok": 0, "errmsg": f"unsupported opcode {opcode}"}
-            )
+            return _op_msg(request_id, {"ok": 0, "errmsg": f"unsupported opcode {opcode}"})
         msg = OP_MSG.parse(message)
         msg["_conn_id"] = connection
         document = await self._command(connection, msg)
@@ -133,7 +142,7 @@ class DevDatabase:
             return None
         if msg["flags"] & MORE_TO_COME:
             return b""
-        return ResponseBuilder.build_op_msg_reply(next(_reply_ids), request_id, document)
+        return _op_msg(request_id, document)
 
     def _remember_app_name(self, connection: int, command: dict[str, Any]) -> None:
         app = (command.get("client") or {}).get("application") or {}
@@ -151,9 +160,13 @@ class DevDatabase:
             return self._configure_failpoint(body)
         if name == "devdbStatus":
             return {"ok": 1, "gates": self._gates.status(), "open": len(self._gates.open)}
-        if name not in UNGATED and self._failpoint is not None:
-            if self._failpoint.applies_to(name, self._app_names.get(connection)):
-                return None if self._failpoint.closes_connection else self._failpoint.reply()
+        failpoint = self._failpoint
+        if (
+            name not in UNGATED
+            and failpoint is not None
+            and failpoint.applies_to(name, self._app_names.get(connection))
+        ):
+            return None if failpoint.closes_connection else failpoint.reply()
         if name == "endSessions":
             await self._end_sessions(body.get("endSessions") or [])
         if name in UNGATED:
@@ -168,7 +181,7 @@ class DevDatabase:
         try:
             return await self._execute(msg)
         finally:
-            gate.lock.release()
+            gate.release()
 
     async def _transaction_command(
         self, connection: int, msg: dict[str, Any], name: str, key: TxnKey
@@ -176,13 +189,21 @@ class DevDatabase:
         body = next(doc for kind, doc in msg["sections"] if kind == "body")
         txn = self._gates.open.get(key)
         if txn is None and body.get("startTransaction"):
-            txn = await self._gates.begin(key, str(body.get("$db", "test")), connection)
+            try:
+                txn = await self._gates.begin(key, str(body.get("$db", "test")), connection)
+            except GateBusyError:
+                return dict(WRITE_CONFLICT)
         if txn is None:
             if name == "commitTransaction" and key in self._committed:
                 return {"ok": 1}
             return _no_such_transaction(name)
         txn.connections.add(connection)
-        reply = await self._execute(msg)
+        txn.in_flight += 1
+        try:
+            reply = await self._execute(msg)
+        finally:
+            txn.in_flight -= 1
+            txn.last_active = time.monotonic()
         if name == "commitTransaction" and reply.get("ok"):
             self._remember_commit(key)
             if self._gates.detach(txn):
@@ -202,8 +223,9 @@ class DevDatabase:
             return {"ok": 0, "code": 1, "errmsg": f"{type(e).__name__}: {e}"}
         return dict(reply)
 
-    async def _run(self, fn: Any, msg: dict[str, Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, msg)
+    async def _run(self, fn: Any, argument: Any) -> Any:
+        """Calls the engine on its one worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, argument)
 
     def _configure_failpoint(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -240,13 +262,23 @@ class DevDatabase:
         self._spawn(self._abort(txn))
 
     async def _forget_connection(self, connection: int) -> None:
-        """Aborts the transactions whose every connection has closed: their client is gone."""
+        """Aborts transactions left with no connection: their client has gone away.
+
+        A client that merely reset its pool reconnects at once, so the abort waits a grace
+        period for the transaction's next command on a new connection.
+        """
         for txn in list(self._gates.open.values()):
             txn.connections.discard(connection)
             if not txn.connections:
-                await self._abort(txn)
+                asyncio.get_running_loop().call_later(
+                    ORPHAN_GRACE_SECONDS, self._abort_if_orphaned, txn
+                )
         with contextlib.suppress(RuntimeError):
             await self._run(self._engine.close_cursors_for_owner, connection)
+
+    def _abort_if_orphaned(self, txn: Transaction) -> None:
+        if not txn.connections:
+            self._spawn(self._abort(txn))
 
     async def _end_sessions(self, sessions: list[Any]) -> None:
         ended = {bytes(s["id"]) for s in sessions if isinstance(s, dict) and "id" in s}
@@ -261,6 +293,10 @@ class DevDatabase:
 
 
 _reply_ids = itertools.count(1)
+
+
+def _op_msg(response_to: int, document: dict[str, Any]) -> bytes:
+    return bytes(ResponseBuilder.build_op_msg_reply(next(_reply_ids), response_to, document))
 
 
 def _session_id(body: dict[str, Any]) -> bytes | None:

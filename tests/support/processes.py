@@ -20,16 +20,16 @@ def free_port() -> int:
 
 
 async def eventually[T](
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
+    probe: Callable[[], Awaitable[T]], *, within: float = 10.0, interval: float = 0.02
 ) -> T:
-    """Polls `probe` until it returns something truthy, or fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    """Polls `probe` until it returns something truthy, or fails after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
         result = await probe()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(interval)
 
 
@@ -51,7 +51,16 @@ class DevDbProcess:
     def start(self, timeout: float = 30.0) -> DevDbProcess:
         storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--memory"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "boundbox", "devdb", "--port", str(self.port), *storage, *self.args],
+            [
+                sys.executable,
+                "-m",
+                "boundbox",
+                "devdb",
+                "--port",
+                str(self.port),
+                *storage,
+                *self.args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

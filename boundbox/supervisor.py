@@ -1,0 +1,115 @@
+"""`boundbox dev`, what `make run` does: every process of the project, started and stopped together.
+
+Children run in sessions of their own, so Ctrl-C reaches only this supervisor, which then stops
+them in order: consumer, relay and API first, the dev database last.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from boundbox.settings import Settings
+
+NOT_AVAILABLE = 3  # the exit code of a subcommand that does not exist yet
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "boundbox", *self.args], start_new_session=True
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _wait_for_port(host: str, port: int, child: Child, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process is not None and child.process.poll() is not None:
+            return False
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def run_all(settings: Settings) -> int:
+    data_dir = Path(settings.devdb_data_dir)
+    devdb = Child("devdb", ["devdb", "--data-dir", str(data_dir)])
+    services = [
+        Child("api", ["api"]),
+        Child("relay", ["relay"]),
+        Child("consumer", ["consume", "sales"]),
+    ]
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    devdb.start()
+    if not _wait_for_port("127.0.0.1", settings.devdb_port, devdb):
+        devdb.stop()
+        print("boundbox dev: the dev database did not start (see above)", file=sys.stderr)
+        return 1
+    for child in services:
+        child.start()
+    print(
+        f"\nboundbox is running (data in {data_dir}, pid {os.getpid()}):\n"
+        f"  API       http://{settings.api_host}:{settings.api_port}\n"
+        f"  API docs  http://{settings.api_host}:{settings.api_port}/docs\n"
+        f"  MongoDB   {settings.mongodb_url} (dev database)\n"
+        f"  RabbitMQ  {settings.amqp_url.split('@')[-1]}\n"
+        "Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+    code = _supervise([*services, devdb], lambda: stopping)
+    for child in reversed(services):
+        child.stop()
+    devdb.stop()
+    print("boundbox dev: stopped", flush=True)
+    return code
+
+
+def _supervise(children: list[Child], stopping: Callable[[], bool]) -> int:
+    """Waits for Ctrl-C; a child that dies (other than 'not available yet') stops everything."""
+    running = {child.name: child for child in children}
+    while not stopping():
+        for name, child in list(running.items()):
+            assert child.process is not None
+            code = child.process.poll()
+            if code is None:
+                continue
+            del running[name]
+            if code == NOT_AVAILABLE:
+                continue
+            print(f"boundbox dev: {name} exited with code {code}; stopping", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    return 0
