@@ -1,0 +1,1 @@
+"""boundbox benchmarks: `make bench` (or `python -m bench [name]`)."""
