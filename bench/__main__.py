@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"outbox": "bench.outbox_overhead"}
+BENCHMARKS = {"devdb": "bench.devdb_throughput", "outbox": "bench.outbox_overhead"}
 
 
 def main(names: list[str]) -> int:

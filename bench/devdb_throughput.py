@@ -1,0 +1,103 @@
+"""What the dev database sustains: bulk inserts, a read-and-mark drain, and transactions.
+
+Always runs against a fresh in-memory `boundbox devdb` (it measures the dev database, not
+MONGODB_URL). The figures in the README's dev database section come from this script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from bench.support import save
+from tests.support.processes import DevDbProcess
+
+DOCS = 20_000
+BATCH = 500
+TRANSACTIONS = 1_000
+CONCURRENCY = 50
+
+
+async def measure(url: str) -> dict[str, float]:
+    async with AsyncMongoClient(url) as client:
+        items = client["bench_devdb"]["items"]
+        await items.create_index([("status", 1), ("n", 1)])
+        start = time.perf_counter()
+        for base in range(0, DOCS, 1000):
+            await items.insert_many([{"n": base + i, "status": "pending"} for i in range(1000)])
+        inserted = DOCS / (time.perf_counter() - start)
+
+        start = time.perf_counter()
+        while batch := await items.find({"status": "pending"}).sort("n").limit(BATCH).to_list():
+            ids = [doc["_id"] for doc in batch]
+            await items.update_many({"_id": {"$in": ids}}, {"$set": {"status": "published"}})
+        drained = DOCS / (time.perf_counter() - start)
+
+        async def transaction(n: int) -> None:
+            async with client.start_session() as session:
+                async with await session.start_transaction():
+                    await items.insert_one({"txn": n}, session=session)
+                    await items.update_one(
+                        {"_id": "counter"}, {"$inc": {"n": 1}}, upsert=True, session=session
+                    )
+
+        start = time.perf_counter()
+        for n in range(TRANSACTIONS):
+            await transaction(n)
+        sequential = TRANSACTIONS / (time.perf_counter() - start)
+
+        semaphore = asyncio.Semaphore(CONCURRENCY)
+
+        async def limited(n: int) -> None:
+            async with semaphore:
+                await retrying(transaction, n)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(limited(n) for n in range(TRANSACTIONS)))
+        concurrent = TRANSACTIONS / (time.perf_counter() - start)
+        await client.drop_database("bench_devdb")
+    return {
+        "insert_many_docs_per_s": inserted,
+        "find_and_mark_docs_per_s": drained,
+        "sequential_transactions_per_s": sequential,
+        "concurrent_transactions_per_s": concurrent,
+    }
+
+
+async def retrying(fn: Any, n: int) -> None:
+    """Retries what the dev database turns away as transient (as drivers' helpers do)."""
+    while True:
+        try:
+            await fn(n)
+            return
+        except PyMongoError as e:
+            if not e.has_error_label("TransientTransactionError"):
+                raise
+
+
+def main() -> dict[str, Any]:
+    devdb = DevDbProcess().start()
+    try:
+        result: dict[str, Any] = asyncio.run(measure(devdb.url))
+    finally:
+        devdb.stop()
+    result |= {"docs": DOCS, "transactions": TRANSACTIONS, "concurrency": CONCURRENCY}
+    path = save("devdb-throughput", result)
+    print(
+        f"dev database ({DOCS:,} docs, {TRANSACTIONS:,} two-write transactions)\n"
+        f"  insert_many                 : {result['insert_many_docs_per_s']:9,.0f} docs/s\n"
+        f"  find + update_many drain    : {result['find_and_mark_docs_per_s']:9,.0f} docs/s\n"
+        f"  transactions, one at a time : {result['sequential_transactions_per_s']:9,.0f} /s\n"
+        f"  transactions, {CONCURRENCY} at once    : "
+        f"{result['concurrent_transactions_per_s']:9,.0f} /s\n"
+        f"  saved to {path}"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()
