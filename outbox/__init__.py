@@ -32,6 +32,7 @@ from outbox.transaction import (
     RetryPolicy,
     in_transaction,
     run_in_transaction,
+    set_default_policy,
     transaction,
     transactional,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "record",
     "run_in_transaction",
     "session_scope",
+    "set_default_policy",
     "transaction",
     "transactional",
     "use_client",

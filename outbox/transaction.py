@@ -47,7 +47,13 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_backoff, self.first_backoff * 2**attempt))
 
 
-DEFAULT_POLICY = RetryPolicy()
+_default_policy = RetryPolicy()
+
+
+def set_default_policy(policy: RetryPolicy) -> None:
+    """The policy of every transaction that names none (the composition root sets it)."""
+    global _default_policy
+    _default_policy = policy
 
 
 def in_transaction() -> bool:
@@ -61,8 +67,8 @@ def _labelled(error: BaseException, label: str) -> bool:
 
 
 class _Clock:
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
+    def __init__(self, policy: RetryPolicy | None) -> None:
+        self.policy = policy = policy or _default_policy
         self.deadline = time.monotonic() + policy.budget_seconds
         self.attempt = 0
 
@@ -99,7 +105,7 @@ async def _abort(session: AsyncClientSession) -> None:
 async def run_in_transaction[T](
     unit_of_work: Callable[[], Awaitable[T]],
     *,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
     **transaction_kwargs: Any,
 ) -> T:
     """Runs `unit_of_work` in a transaction on the bound (or a new) session, with retries."""
@@ -130,7 +136,7 @@ async def run_in_transaction[T](
 
 
 def transactional[**P, T](
-    *, policy: RetryPolicy = DEFAULT_POLICY, **transaction_kwargs: Any
+    *, policy: RetryPolicy | None = None, **transaction_kwargs: Any
 ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
     """Decorator: the function is a unit of work, run in one (retried) bound transaction.
 
@@ -153,7 +159,7 @@ def transactional[**P, T](
 
 @asynccontextmanager
 async def transaction(
-    *, policy: RetryPolicy = DEFAULT_POLICY, **transaction_kwargs: Any
+    *, policy: RetryPolicy | None = None, **transaction_kwargs: Any
 ) -> AsyncIterator[AsyncClientSession]:
     """One attempt of a bound transaction: commits when the block ends, aborts on any error."""
     if in_transaction():

@@ -243,3 +243,17 @@ async def test_retries_stop_when_the_budget_is_spent(fail_command: Any) -> None:
     await fail_command(["insert"], times=0, code=112)
     assert await Item.count() == 0
     assert await OutboxEvent.count() == 0
+
+
+async def test_the_default_policy_applies_where_none_is_named(fail_command: Any) -> None:
+    @outbox.transactional()
+    async def handler() -> None:
+        await create_item("never")
+
+    await fail_command(["insert"], times=None, code=112, labels=["TransientTransactionError"])
+    outbox.set_default_policy(outbox.RetryPolicy(budget_seconds=0.2))
+    try:
+        with pytest.raises(outbox.TransactionFailedError, match=r"in 0.2s"):
+            await handler()
+    finally:
+        outbox.set_default_policy(outbox.RetryPolicy())
