@@ -62,8 +62,19 @@ def devdb(
 @app.command()
 def api() -> None:
     """Run the HTTP command API."""
-    settings()
-    raise fail("the API is not available yet", 3)
+    config = settings()
+    import uvicorn
+
+    from services.api import create_app
+
+    url = f"http://{config.api_host}:{config.api_port}"
+    typer.echo(f"boundbox api on {url} (docs: {url}/docs, MongoDB database {config.mongodb_db!r})")
+    uvicorn.run(
+        create_app(config),
+        host=config.api_host,
+        port=config.api_port,
+        log_level=config.log_level.lower(),
+    )
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Request and response bodies: `<Thing>Create` comes in, `<Thing>Public` goes out."""

@@ -1,0 +1,72 @@
+"""Shapes shared by every resource: ids, error bodies and their OpenAPI entries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ObjectIdStr = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="An id as returned by the API (24 hex digits).",
+        examples=["6650f1c2a4b5c6d7e8f90123"],
+    ),
+]
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Where: `body`, `query`, `header` or `path`, then …")
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """Every error answer: a JSON problem document (RFC 9457), never a stack trace."""
+
+    model_config = ConfigDict(
+        extra="allow",  # a problem may carry extensions, e.g. `product_id` for a 409
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Conflict",
+                    "status": 409,
+                    "code": "insufficient_stock",
+                    "detail": "not enough stock of product 'Mug' (6650f1…): 3 requested, 1 left",
+                    "request_id": "9f1c2e4b0d6a4e59a1b2c3d4e5f60718",
+                    "product_id": "6650f1c2a4b5c6d7e8f90123",
+                }
+            ]
+        },
+    )
+
+    title: str
+    status: int
+    code: str
+    detail: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    404: "Unknown id.",
+    409: "The command conflicts with the current state.",
+    412: "`If-Match` names a version that is no longer current.",
+    413: "The request body is too large.",
+    422: "Invalid input, field by field; or an Idempotency-Key reused with another body.",
+    503: "MongoDB is unreachable; retry after `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the given error statuses."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/problem+json": {}},
+        }
+        for status in (*statuses, 503)
+    }

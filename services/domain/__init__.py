@@ -1,0 +1,1 @@
+"""The shop's domain: pure Python, no database, no HTTP."""

@@ -1,0 +1,165 @@
+"""Categories, and products with a price and a stock that orders reserve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from services.domain import money
+from services.domain.aggregate import Aggregate, DomainEvent
+from services.domain.errors import InsufficientStockError, InvalidValueError
+
+NAME_MAX = 200
+DESCRIPTION_MAX = 2000
+STOCK_MAX = 1_000_000_000
+
+
+def _name(value: str, field: str = "name", limit: int = NAME_MAX) -> str:
+    name = value.strip()
+    if not name or len(name) > limit:
+        raise InvalidValueError((field,), f"{field} must have 1 to {limit} characters")
+    return name
+
+
+def _quantity(value: int, field: str = "quantity", *, minimum: int = 1) -> int:
+    if not minimum <= value <= STOCK_MAX:
+        raise InvalidValueError((field,), f"{field} must be between {minimum} and {STOCK_MAX}")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategoryCreated(DomainEvent):
+    aggregate_type = "category"
+    name = "created"
+
+    category_name: str
+    description: str
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "category_id": self.aggregate_id,
+            "name": self.category_name,
+            "description": self.description,
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class Category(Aggregate):
+    kind = "category"
+
+    name: str
+    description: str = ""
+
+    @classmethod
+    def create(cls, *, id: str, name: str, description: str) -> tuple[Category, CategoryCreated]:
+        if len(description) > DESCRIPTION_MAX:
+            raise InvalidValueError(("description",), f"at most {DESCRIPTION_MAX} characters")
+        category = cls(id=id, name=_name(name), description=description)
+        return category, CategoryCreated(
+            aggregate_id=id, category_name=category.name, description=description
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductCreated(DomainEvent):
+    aggregate_type = "product"
+    name = "created"
+
+    product_name: str
+    price: Decimal
+    category_id: str
+    stock: int
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "product_id": self.aggregate_id,
+            "name": self.product_name,
+            "price": money.money(self.price),
+            "category_id": self.category_id,
+            "stock": self.stock,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductPriceChanged(DomainEvent):
+    aggregate_type = "product"
+    name = "price_changed"
+
+    old_price: Decimal
+    new_price: Decimal
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "product_id": self.aggregate_id,
+            "old_price": money.money(self.old_price),
+            "new_price": money.money(self.new_price),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductRestocked(DomainEvent):
+    aggregate_type = "product"
+    name = "restocked"
+
+    quantity: int
+    stock: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"product_id": self.aggregate_id, "quantity": self.quantity, "stock": self.stock}
+
+
+@dataclass(slots=True, kw_only=True)
+class Product(Aggregate):
+    kind = "product"
+
+    name: str
+    price: Decimal
+    category_id: str
+    stock: int
+
+    @classmethod
+    def create(
+        cls, *, id: str, name: str, price: Decimal, category_id: str, stock: int
+    ) -> tuple[Product, ProductCreated]:
+        product = cls(
+            id=id,
+            name=_name(name),
+            price=money.price(price),
+            category_id=category_id,
+            stock=_quantity(stock, "stock", minimum=0),
+        )
+        return product, ProductCreated(
+            aggregate_id=id,
+            product_name=product.name,
+            price=product.price,
+            category_id=category_id,
+            stock=product.stock,
+        )
+
+    def change_price(self, new_price: Decimal) -> ProductPriceChanged | None:
+        """The new price, or None when it is the current one: nothing happened, no event."""
+        new_price = money.price(new_price)
+        if new_price == self.price:
+            return None
+        event = ProductPriceChanged(aggregate_id=self.id, old_price=self.price, new_price=new_price)
+        self.price = new_price
+        self._changed()
+        return event
+
+    def restock(self, quantity: int) -> ProductRestocked:
+        quantity = _quantity(quantity)
+        if self.stock + quantity > STOCK_MAX:
+            raise InvalidValueError(("quantity",), f"stock cannot exceed {STOCK_MAX}")
+        self.stock += quantity
+        self._changed()
+        return ProductRestocked(aggregate_id=self.id, quantity=quantity, stock=self.stock)
+
+    def reserve(self, quantity: int) -> None:
+        """Takes `quantity` units out of stock for an order; all or nothing."""
+        if quantity > self.stock:
+            raise InsufficientStockError(
+                product_id=self.id, product_name=self.name, requested=quantity, available=self.stock
+            )
+        self.stock -= quantity
+        self._changed()

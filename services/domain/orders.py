@@ -1,0 +1,151 @@
+"""Orders: placing one reserves the stock of every line; cancelling it returns the stock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from services.domain import money
+from services.domain.aggregate import Aggregate, DomainEvent
+from services.domain.catalog import Product
+from services.domain.errors import InsufficientStockError, InvalidStateError, InvalidValueError
+
+MAX_LINES = 100
+MAX_QUANTITY = 1_000_000
+CUSTOMER_MAX = 200
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLine:
+    product_id: str
+    product_name: str
+    quantity: int
+    unit_price: Decimal  # the product's price when the order was placed
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "product_name": self.product_name,
+            "quantity": self.quantity,
+            "unit_price": money.money(self.unit_price),
+            "line_total": money.money(self.total),
+        }
+
+
+def _lines_payload(order_id: str, customer: str, lines: Sequence[OrderLine]) -> dict[str, Any]:
+    """What a sales projection needs to add an order, or to subtract it again."""
+    return {
+        "order_id": order_id,
+        "customer": customer,
+        "items": [line.as_json() for line in lines],
+        "total": money.money(sum((line.total for line in lines), Decimal(0))),
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPlaced(DomainEvent):
+    aggregate_type = "order"
+    name = "placed"
+
+    customer: str
+    lines: tuple[OrderLine, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return _lines_payload(self.aggregate_id, self.customer, self.lines)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelled(DomainEvent):
+    aggregate_type = "order"
+    name = "cancelled"
+
+    customer: str
+    lines: tuple[OrderLine, ...]
+
+    def payload(self) -> dict[str, Any]:
+        return _lines_payload(self.aggregate_id, self.customer, self.lines)
+
+
+@dataclass(slots=True, kw_only=True)
+class Order(Aggregate):
+    kind = "order"
+
+    customer: str
+    lines: tuple[OrderLine, ...]
+    status: OrderStatus
+    placed_at: datetime
+    cancelled_at: datetime | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0))
+
+    @classmethod
+    def place(
+        cls, *, id: str, customer: str, items: Sequence[tuple[Product, int]], now: datetime
+    ) -> tuple[Order, OrderPlaced]:
+        """Reserves every line's units from its product; raises before changing anything.
+
+        A product may appear on several lines: each takes its units from what the lines
+        before it left.
+        """
+        customer = customer.strip()
+        if not customer or len(customer) > CUSTOMER_MAX:
+            raise InvalidValueError(("customer",), f"customer must have 1 to {CUSTOMER_MAX} chars")
+        if not 1 <= len(items) <= MAX_LINES:
+            raise InvalidValueError(("items",), f"an order has 1 to {MAX_LINES} items")
+        for index, (_, quantity) in enumerate(items):
+            if not 1 <= quantity <= MAX_QUANTITY:
+                raise InvalidValueError(
+                    ("items", index, "quantity"), f"quantity must be between 1 and {MAX_QUANTITY}"
+                )
+        _check_stock(items)
+        lines = tuple(_reserve(product, quantity) for product, quantity in items)
+        order = cls(id=id, customer=customer, lines=lines, status=OrderStatus.PLACED, placed_at=now)
+        return order, OrderPlaced(aggregate_id=id, customer=customer, lines=lines)
+
+    def cancel(self, *, now: datetime) -> OrderCancelled:
+        """Marks the order cancelled; the caller returns each line's units to its product."""
+        if self.status is OrderStatus.CANCELLED:
+            raise InvalidStateError(f"order {self.id!r} is already cancelled")
+        self.status = OrderStatus.CANCELLED
+        self.cancelled_at = now
+        self._changed()
+        return OrderCancelled(aggregate_id=self.id, customer=self.customer, lines=self.lines)
+
+
+def _check_stock(items: Sequence[tuple[Product, int]]) -> None:
+    """Raises InsufficientStockError for the first product short of its lines' total."""
+    wanted: dict[str, int] = {}
+    for product, quantity in items:
+        wanted[product.id] = wanted.get(product.id, 0) + quantity
+        if wanted[product.id] > product.stock:
+            raise InsufficientStockError(
+                product_id=product.id,
+                product_name=product.name,
+                requested=wanted[product.id],
+                available=product.stock,
+            )
+
+
+def _reserve(product: Product, quantity: int) -> OrderLine:
+    product.reserve(quantity)
+    return OrderLine(
+        product_id=product.id,
+        product_name=product.name,
+        quantity=quantity,
+        unit_price=product.price,
+    )

@@ -1,0 +1,133 @@
+"""Categories and products: reads, inserts, and the atomic stock updates orders rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from beanie import PydanticObjectId, SortDirection
+
+from services.domain.catalog import Category, Product
+from services.domain.errors import ConcurrentUpdateError, NotFoundError
+from services.domain.money import money
+from services.store.documents import CategoryDocument, ProductDocument
+from services.store.ids import object_id
+
+
+def _category(doc: CategoryDocument) -> Category:
+    return Category(id=str(doc.id), name=doc.name, description=doc.description, version=doc.version)
+
+
+def _product(doc: ProductDocument) -> Product:
+    return Product(
+        id=str(doc.id),
+        name=doc.name,
+        price=Decimal(doc.price),
+        category_id=doc.category_id,
+        stock=doc.stock,
+        version=doc.version,
+    )
+
+
+async def add_category(category: Category) -> None:
+    await CategoryDocument(
+        id=PydanticObjectId(category.id),
+        name=category.name,
+        description=category.description,
+        version=category.version,
+    ).insert()
+
+
+async def get_category(category_id: str) -> Category:
+    oid = object_id(category_id)
+    doc = await CategoryDocument.get(oid) if oid else None
+    if doc is None:
+        raise NotFoundError("category", category_id)
+    return _category(doc)
+
+
+async def category_exists(category_id: str) -> bool:
+    oid = object_id(category_id)
+    return oid is not None and await CategoryDocument.find_one({"_id": oid}) is not None
+
+
+async def add_product(product: Product) -> None:
+    await ProductDocument(
+        id=PydanticObjectId(product.id),
+        name=product.name,
+        price=money(product.price),
+        category_id=product.category_id,
+        stock=product.stock,
+        version=product.version,
+    ).insert()
+
+
+async def get_product(product_id: str) -> Product:
+    oid = object_id(product_id)
+    doc = await ProductDocument.get(oid) if oid else None
+    if doc is None:
+        raise NotFoundError("product", product_id)
+    return _product(doc)
+
+
+async def products_by_id(product_ids: Iterable[str]) -> dict[str, Product]:
+    """The products that exist among `product_ids`, by id; unknown or malformed ids are absent."""
+    oids = {oid for pid in product_ids if (oid := object_id(pid)) is not None}
+    if not oids:
+        return {}
+    docs = await ProductDocument.find({"_id": {"$in": sorted(oids)}}).to_list()
+    return {str(doc.id): _product(doc) for doc in docs}
+
+
+async def list_products(*, category_id: str | None, after: str | None, limit: int) -> list[Product]:
+    """Products in id (creation) order, after the id `after`; keyset paging stays fast."""
+    query: dict[str, object] = {}
+    if category_id is not None:
+        query["category_id"] = category_id
+    if after is not None and (oid := object_id(after)) is not None:
+        query["_id"] = {"$gt": oid}
+    docs = (
+        await ProductDocument.find(query)
+        .sort([("_id", SortDirection.ASCENDING)])
+        .limit(limit)
+        .to_list()
+    )
+    return [_product(doc) for doc in docs]
+
+
+async def save_product(product: Product, *, previous_version: int) -> None:
+    """Writes a changed product, if nobody changed it since it was read at `previous_version`."""
+    result = await ProductDocument.get_pymongo_collection().update_one(
+        {"_id": PydanticObjectId(product.id), "version": previous_version},
+        {
+            "$set": {
+                "name": product.name,
+                "price": money(product.price),
+                "stock": product.stock,
+                "version": product.version,
+            }
+        },
+    )
+    if result.matched_count != 1:
+        # Inside a MongoDB transaction a concurrent write is a retried write conflict instead.
+        raise ConcurrentUpdateError(f"product {product.id!r} changed while being updated")
+
+
+async def reserve_stock(product_id: str, quantity: int) -> bool:
+    """Takes `quantity` units out of stock in one conditional update; False if too few are left.
+
+    The condition makes it correct even without a transaction around it: stock never goes
+    below zero, however many orders race for the last units.
+    """
+    result = await ProductDocument.get_pymongo_collection().update_one(
+        {"_id": PydanticObjectId(product_id), "stock": {"$gte": quantity}},
+        {"$inc": {"stock": -quantity, "version": 1}},
+    )
+    return result.modified_count == 1
+
+
+async def release_stock(product_id: str, quantity: int) -> None:
+    """Returns `quantity` units to stock (a cancelled order's line)."""
+    await ProductDocument.get_pymongo_collection().update_one(
+        {"_id": PydanticObjectId(product_id)}, {"$inc": {"stock": quantity, "version": 1}}
+    )

@@ -1,0 +1,56 @@
+"""`boundbox api` serves the app with uvicorn on API_HOST:API_PORT."""
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
+
+import httpx
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.support.processes import eventually, free_port
+
+
+async def test_boundbox_api_serves_and_says_where(
+    mongodb_url: str, database: AsyncDatabase[dict[str, Any]]
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "MONGODB_URL": mongodb_url,
+        "MONGODB_DB": database.name,
+        "API_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "boundbox", "api"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            announced = (await process.stdout.readline()).decode()
+        assert f"http://127.0.0.1:{port}" in announced and "/docs" in announced
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def ready() -> bool:
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, within=20)
+            created = await client.post("/categories", json={"name": "Served"})
+            assert created.status_code == 201
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            code = await process.wait()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught for its parent to see.
+    assert code in (0, -signal.SIGTERM)
