@@ -68,7 +68,11 @@ class OutboxEvent(Document):
         name = "outbox"
         indexes = [  # noqa: RUF012  # Beanie reads a plain class attribute
             IndexModel(
-                [("aggregate_id", pymongo.ASCENDING), ("aggregate_version", pymongo.ASCENDING)],
+                [
+                    ("aggregate_type", pymongo.ASCENDING),
+                    ("aggregate_id", pymongo.ASCENDING),
+                    ("aggregate_version", pymongo.ASCENDING),
+                ],
                 unique=True,
                 name="aggregate_version_unique",
             ),

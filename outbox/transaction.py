@@ -1,7 +1,8 @@
 """Transactions on the bound session, retried the way MongoDB's drivers retry them.
 
 - `@transactional()` runs a whole unit of work in a transaction and retries it while MongoDB
-  labels the failure `TransientTransactionError` (a write conflict, a failover).
+  labels the failure `TransientTransactionError` (a write conflict, a failover), except when
+  no server can be selected at all.
 - The commit alone is retried while its outcome is `UnknownTransactionCommitResult`.
 - Both back off exponentially with full jitter, inside one time budget.
 - Any other exception aborts the transaction and propagates unchanged, never retried.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import PyMongoError
+from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
 from outbox.errors import TransactionFailedError
 from outbox.session import bound_session, session_scope
@@ -64,6 +65,12 @@ def in_transaction() -> bool:
 
 def _labelled(error: BaseException, label: str) -> bool:
     return isinstance(error, PyMongoError) and error.has_error_label(label)
+
+
+def _retryable(error: BaseException) -> bool:
+    """Transient, unless no server could even be selected: that outage outlasts any backoff
+    worth spending inside a request, so the caller hears of it at once (an API answers 503)."""
+    return _labelled(error, TRANSIENT) and not isinstance(error, ServerSelectionTimeoutError)
 
 
 class _Clock:
@@ -119,7 +126,7 @@ async def run_in_transaction[T](
                 result = await unit_of_work()
             except BaseException as e:
                 await _abort(session)
-                if not _labelled(e, TRANSIENT):
+                if not _retryable(e):
                     raise
                 await clock.retry(e)  # type: ignore[arg-type]  # labelled: a PyMongoError
                 continue
@@ -128,7 +135,7 @@ async def run_in_transaction[T](
             try:
                 await _commit(session, clock)
             except PyMongoError as e:
-                if not _labelled(e, TRANSIENT):
+                if not _retryable(e):
                     raise
                 await clock.retry(e)
                 continue

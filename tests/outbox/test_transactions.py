@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
 import outbox
 from outbox import OutboxEvent
 from tests.outbox.conftest import Item
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.usefixtures("app_client")
 
@@ -257,3 +258,24 @@ async def test_the_default_policy_applies_where_none_is_named(fail_command: Any)
             await handler()
     finally:
         outbox.set_default_policy(outbox.RetryPolicy())
+
+
+async def test_an_unreachable_server_is_reported_at_once_not_retried() -> None:
+    unreachable: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{free_port()}", serverSelectionTimeoutMS=200
+    )
+    outbox.use_client(unreachable)
+    calls = 0
+
+    @outbox.transactional()
+    async def handler() -> None:
+        nonlocal calls
+        calls += 1
+        await unreachable.db.items.insert_one({"n": 1})
+
+    try:
+        with pytest.raises(ServerSelectionTimeoutError):
+            await handler()
+    finally:
+        await unreachable.close()
+    assert calls == 1
