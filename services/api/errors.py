@@ -122,7 +122,23 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+# FastAPI answers 400 when json.loads fails with anything but a JSONDecodeError; that is bad
+# input like any malformed JSON, which it answers with 422, so it gets the same answer.
+_UNDECODABLE = (
+    ValueError,  # not UTF-8 (UnicodeDecodeError), or an integer of over 4300 digits
+    RecursionError,  # nested deeper than the JSON decoder recurses
+)
+
+
+def _undecodable_body(request: Request) -> Response:
+    msg = "the body cannot be decoded as JSON (not UTF-8, too deeply nested, or a huge number)"
+    errors = [{"loc": ["body"], "msg": msg, "type": "json_invalid"}]
+    return problem(422, msg, request=request, errors=errors)
+
+
 async def _http(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 400 and isinstance(exc.__cause__, _UNDECODABLE):
+        return _undecodable_body(request)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     return problem(exc.status_code, detail, request=request, headers=exc.headers)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,8 +43,12 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 to bodies over `max_bytes`: from Content-Length before reading anything,
-    or while a body without one (chunked) streams in, before it is parsed."""
+    """Answers 413 to bodies over `max_bytes`, whatever the route, before the app runs.
+
+    A Content-Length over the limit is refused before reading anything. Any other body
+    (chunked, or a wrong Content-Length) is read into memory up to the limit and handed on
+    whole: a command that takes no body cannot run with an oversized one either.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -55,20 +58,38 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
-            response = problem(413, TOO_LARGE.format(limit=self.max_bytes), request=Request(scope))
-            await response(scope, receive, send)
+        if self._declared_too_large(scope):
+            await self._refuse(scope, receive, send)
             return
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client left: let the app see it
+                break
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
             if received > self.max_bytes:
-                # Raised inside the endpoint's body parsing: the error handlers answer it.
-                raise HTTPException(413, TOO_LARGE.format(limit=self.max_bytes))
-            return message
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                break
+        pending: list[Message] = [message]
 
-        await self.app(scope, limited_receive, send)
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        length = Headers(scope=scope).get("content-length", "")
+        # ASCII digits only ("²".isdigit() too), and no int() of thousands of digits.
+        if not (length.isascii() and length.isdigit()):
+            return False
+        digits = length.lstrip("0") or "0"
+        return len(digits) > len(str(self.max_bytes)) or int(digits) > self.max_bytes
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, TOO_LARGE.format(limit=self.max_bytes), request=Request(scope))
+        await response(scope, receive, send)

@@ -35,7 +35,7 @@ async def place_order(body: OrderCreate, idempotency: IdempotencyDep) -> Respons
 
 
 @router.post(
-    "/{order_id}/cancel", response_model=OrderPublic, responses=problems(404, 409, 412, 422)
+    "/{order_id}/cancel", response_model=OrderPublic, responses=problems(404, 409, 412, 413, 422)
 )
 async def cancel_order(order_id: str, if_match: IfMatch, idempotency: IdempotencyDep) -> Response:
     """Cancel a placed order and return its stock (event `order.cancelled`)."""

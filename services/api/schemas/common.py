@@ -55,9 +55,15 @@ _DESCRIPTIONS = {
     409: "The command conflicts with the current state.",
     412: "`If-Match` names a version that is no longer current.",
     413: "The request body is too large.",
-    422: "Invalid input, field by field; or an Idempotency-Key reused with another body.",
+    422: (
+        "Invalid input, field by field (a body that is not a JSON object too); "
+        "or an Idempotency-Key reused with another body."
+    ),
     503: "MongoDB is unreachable; retry after `Retry-After` seconds.",
 }
+
+
+PROBLEM_REF = "#/components/schemas/Problem"  # registered there by `"model": Problem`
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -66,7 +72,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": Problem,
             "description": _DESCRIPTIONS[status],
-            "content": {"application/problem+json": {}},
+            # What the API sends; FastAPI lists the model under application/json as well.
+            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
         }
         for status in (*statuses, 503)
     }

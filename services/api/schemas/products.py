@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from services.api.schemas.categories import Name
 from services.api.schemas.common import ObjectIdStr
 from services.domain.catalog import STOCK_MAX, Product
 from services.domain.money import money
 
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _plain_decimal(value: object) -> object:
+    # Decimal() also reads "1e2", " +1_000 " and digits of other scripts ("٣"): not prices.
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value):
+        raise PydanticCustomError(
+            "decimal_format", 'a price string has ASCII digits and at most one ".", e.g. "12.50"'
+        )
+    return value
+
+
 Price = Annotated[
     Decimal,
+    BeforeValidator(_plain_decimal),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": f"^{_PLAIN_DECIMAL.pattern}$"},
+                {"type": "number", "exclusiveMinimum": 0},
+            ]
+        }
+    ),
     Field(
         gt=0,
         max_digits=10,
