@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -59,6 +60,10 @@ def devdb(
     raise typer.Exit(code)
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def api() -> None:
     """Run the HTTP command API."""
@@ -69,6 +74,10 @@ def api() -> None:
 
     url = f"http://{config.api_host}:{config.api_port}"
     typer.echo(f"boundbox api on {url} (docs: {url}/docs, MongoDB database {config.mongodb_db!r})")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the
+    # handler it found: this one, so that a clean stop exits 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_cleanly)
     uvicorn.run(
         create_app(config),
         host=config.api_host,
@@ -80,32 +89,77 @@ def api() -> None:
 @app.command()
 def relay() -> None:
     """Run the outbox relay: publish committed events to RabbitMQ."""
-    settings()
-    raise fail("the relay is not available yet", 3)
+    config = settings()
+    from relay.main import run
+
+    try:
+        code = run(config)
+    except BoundboxError as e:
+        raise fail(f"relay: {e}", 1) from None
+    raise typer.Exit(code)
 
 
 @app.command()
 def consume(
-    name: Annotated[str, typer.Argument(help="The consumer to run, e.g. 'sales' or 'tail'.")],
-    pattern: Annotated[str, typer.Argument(help="Routing-key pattern (tail only).")] = "#",
+    name: Annotated[str, typer.Argument(help="The consumer to run: 'sales' or 'tail'.")],
+    pattern: Annotated[
+        str | None, typer.Argument(help="Routing-key pattern (tail only, default '#').")
+    ] = None,
 ) -> None:
-    """Run a consumer of boundbox events."""
-    settings()
-    raise fail(f"consumer {name!r} is not available yet", 3)
+    """Run a consumer: `sales` (the sales projection) or `tail [PATTERN]` (print events)."""
+    if name not in ("sales", "tail"):
+        raise fail(f"unknown consumer {name!r}: choose 'sales' or 'tail'")
+    if name == "sales" and pattern is not None:
+        raise fail("a routing-key pattern is for `consume tail` only")
+    config = settings()
+    if name == "tail":
+        from outbox.consumer import tail
+
+        raise typer.Exit(
+            tail.run(
+                amqp_url=config.amqp_url, exchange=config.exchange_name, pattern=pattern or "#"
+            )
+        )
+    from services.sales import main as sales
+
+    typer.echo(
+        f"boundbox consume sales: queue {config.consumer_queue_prefix}.sales, database "
+        f"{config.sales_db!r}, http://{config.consumer_host}:{config.consumer_port}/sales/…",
+        err=True,
+    )
+    raise typer.Exit(sales.run(config))
 
 
 @outbox_app.command("status")
 def outbox_status() -> None:
     """Print pending and failed counts and the lag of the outbox."""
-    settings()
-    raise fail("outbox status is not available yet", 3)
+    config = settings()
+    import asyncio
+
+    from relay import admin
+
+    try:
+        status = asyncio.run(admin.outbox_status(config))
+    except BoundboxError as e:
+        raise fail(f"cannot read the outbox of {config.mongodb_db!r}: {e}", 1) from None
+    typer.echo(f"pending  {status.pending}")
+    typer.echo(f"failed   {status.failed}")
+    typer.echo(f"lag      {status.lag_seconds:.3f}s (age of the oldest pending event)")
 
 
 @outbox_app.command("retry-failed")
 def outbox_retry_failed() -> None:
     """Re-queue events the relay parked as failed."""
-    settings()
-    raise fail("outbox retry-failed is not available yet", 3)
+    config = settings()
+    import asyncio
+
+    from relay import admin
+
+    try:
+        count = asyncio.run(admin.retry_failed(config))
+    except BoundboxError as e:
+        raise fail(f"cannot re-queue the outbox of {config.mongodb_db!r}: {e}", 1) from None
+    typer.echo(f"re-queued {count} failed event{'' if count == 1 else 's'}")
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from boundbox.errors import ConfigurationError
@@ -48,6 +48,61 @@ class Settings(BaseSettings):
     devdb_port: Port = 27017
     devdb_data_dir: str = ".data/devdb"
     transaction_budget_seconds: Annotated[float, Field(gt=0, le=110)] = 30.0
+
+    # The outbox relay (`boundbox relay`, relay/). Durations are in seconds.
+    relay_id: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
+    """This relay's name in leases, logs and its AMQP connection; empty: <host>-<pid>-<random>."""
+    relay_batch_size: Annotated[int, Field(ge=1, le=2000)] = 1000
+    """Events confirmed but not yet marked at most (what a crash may publish twice); read,
+    published and marked in halves."""
+    relay_poll_interval: Annotated[float, Field(gt=0, le=5)] = 0.015
+    """Idle poll interval without a change stream (the dev database has none)."""
+    relay_stream_poll_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """Safety-net poll interval while a change stream wakes the relay."""
+    relay_lease_ttl: Annotated[float, Field(ge=1, le=600)] = 10.0
+    """A dead relay's partitions are taken over this long after its last renewal."""
+    relay_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 10
+    relay_retry_backoff: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    relay_retry_backoff_max: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    relay_publish_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    relay_db_timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
+    archive_queue: Annotated[str, Field(max_length=255)] = ""
+    """A durable queue the relay binds to every event (`#`): no event is then unroutable, and
+    the last ARCHIVE_MAX_LENGTH events can be replayed. Empty (the default): no such queue, and
+    an event no queue is bound for fails and is parked, as the delivery contract says.
+    `boundbox dev` and docker-compose.yml set it to `boundbox.archive`."""
+    archive_max_length: Annotated[int, Field(ge=1)] = 100_000
+    relay_retention_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    """Published events are deleted this long after publication (a TTL index)."""
+
+    # Consumers (`boundbox consume NAME`, outbox/consumer/). Durations are in seconds.
+    consumer_queue_prefix: Annotated[str, Field(min_length=1, max_length=100)] = "boundbox"
+    """A consumer NAME reads the durable quorum queue `<prefix>.<NAME>`."""
+    consumer_id: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
+    """This consumer's name in logs and its AMQP connection; empty: <host>-<pid>."""
+    consumer_prefetch: Annotated[int, Field(ge=1, le=1000)] = 32
+    consumer_max_deliveries: Annotated[int, Field(ge=1, le=100)] = 5
+    """A message whose handler fails this many deliveries goes to the dead-letter queue."""
+    consumer_retry_backoff: Annotated[float, Field(ge=0, le=600)] = 0.5
+    consumer_retry_backoff_max: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    consumer_dedupe_window_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    """Inbox records (the message ids already handled) expire after this long (a TTL index)."""
+    sales_db: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[^/\\. \"$]+$")] = (
+        "boundbox_sales"
+    )
+    """The sales projection's own MongoDB database (`boundbox consume sales`)."""
+
+    @model_validator(mode="after")
+    def _relay_backoff_bounds(self) -> Settings:
+        if self.relay_retry_backoff > self.relay_retry_backoff_max:
+            raise ValueError("RELAY_RETRY_BACKOFF must not exceed RELAY_RETRY_BACKOFF_MAX")
+        return self
+
+    @model_validator(mode="after")
+    def _consumer_backoff_bounds(self) -> Settings:
+        if self.consumer_retry_backoff > self.consumer_retry_backoff_max:
+            raise ValueError("CONSUMER_RETRY_BACKOFF must not exceed CONSUMER_RETRY_BACKOFF_MAX")
+        return self
 
 
 def load_settings() -> Settings:

@@ -58,6 +58,8 @@ def _wait_for_port(host: str, port: int, child: Child, timeout: float = 30.0) ->
 
 def run_all(settings: Settings) -> int:
     data_dir = Path(settings.devdb_data_dir)
+    # Only the sales consumer subscribes, to order events: the archive keeps the others routable.
+    os.environ.setdefault("ARCHIVE_QUEUE", "boundbox.archive")
     devdb = Child("devdb", ["devdb", "--data-dir", str(data_dir)])
     services = [
         Child("api", ["api"]),

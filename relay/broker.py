@@ -1,0 +1,160 @@
+"""RabbitMQ for the relay: one connection and one confirm channel, re-established after failures.
+
+Publishing is `mandatory` with publisher confirms: a confirmed message reached a queue, a
+returned or nacked one is the event's failure, and anything else (a dropped connection, a
+closed channel) is the broker's, which costs the event nothing and is retried after reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
+
+from relay.errors import BrokerUnavailableError, PublishRefusedError
+from relay.health import Backoff, Dependency
+from relay.messages import Outgoing
+
+log = logging.getLogger("boundbox.relay.broker")
+
+_TRANSPORT_ERRORS = (AMQPError, ChannelInvalidStateError, OSError, TimeoutError)
+
+
+def _cancelled_by_broker(error: asyncio.CancelledError) -> bool:
+    """aiormq cancels pending confirms when the connection drops: not *our* cancellation."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() == 0 and bool(error.args)
+
+
+class Broker:
+    def __init__(
+        self,
+        url: str,
+        exchange_name: str,
+        *,
+        connection_name: str,
+        connect_timeout: float,
+        state: Dependency,
+        archive_queue: str = "",
+        archive_max_length: int = 100_000,
+    ) -> None:
+        self._url = url
+        self._exchange_name = exchange_name
+        self._archive_queue = archive_queue
+        self._archive_max_length = archive_max_length
+        self._connection_name = connection_name
+        self._connect_timeout = connect_timeout
+        self.state = state
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self._exchange is not None
+            and self._connection is not None
+            and not self._connection.is_closed
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
+
+    async def connect(self) -> None:
+        """One attempt: connection, confirm channel, the durable topic exchange declared."""
+        await self.close()
+        try:
+            self._connection = await aio_pika.connect(
+                self._url,
+                client_properties={"connection_name": self._connection_name},
+                timeout=self._connect_timeout,
+            )
+            self._connection.close_callbacks.add(self._on_close)
+            self._channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+            self._exchange = await self._channel.declare_exchange(
+                self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            if self._archive_queue:
+                await self._declare_archive(self._channel, self._exchange)
+        except _TRANSPORT_ERRORS as e:
+            await self.close()
+            raise BrokerUnavailableError(_describe(e)) from e
+        self.state.up(f"exchange={self._exchange_name!r}")
+
+    async def _declare_archive(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
+        """A bounded queue of every event: nothing is unroutable, and recent events replay."""
+        queue = await channel.declare_queue(
+            self._archive_queue,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-max-length": self._archive_max_length,
+                "x-overflow": "drop-head",
+            },
+        )
+        await queue.bind(exchange, "#")
+
+    async def ensure(self, stop: asyncio.Event) -> bool:
+        """Connects if needed, retrying with backoff; False when `stop` was set first."""
+        backoff = Backoff(first=0.1, ceiling=5.0)
+        while not self.ready:
+            if stop.is_set():
+                return False
+            try:
+                await self.connect()
+            except BrokerUnavailableError as e:
+                self.state.down(str(e))
+                await backoff.sleep(stop)
+        return True
+
+    async def publish(self, outgoing: Outgoing) -> None:
+        """Publishes and waits for the confirm; PublishRefusedError or BrokerUnavailableError."""
+        exchange = self._exchange
+        if exchange is None or not self.ready:
+            raise BrokerUnavailableError("not connected")
+        try:
+            await exchange.publish(outgoing.message, outgoing.routing_key, mandatory=True)
+        except PublishError as e:
+            raise PublishRefusedError(f"returned by the broker: {_describe(e)}") from e
+        except DeliveryError as e:
+            raise PublishRefusedError(f"nacked by the broker: {_describe(e)}") from e
+        except _TRANSPORT_ERRORS as e:
+            self.lost(e)
+            raise BrokerUnavailableError(_describe(e)) from e
+        except asyncio.CancelledError as e:
+            if not _cancelled_by_broker(e):
+                raise
+            self.lost(e)
+            raise BrokerUnavailableError(_describe(e)) from e
+
+    def lost(self, error: BaseException) -> None:
+        """The connection is unusable (a failure, or confirms that never came)."""
+        self.state.down(_describe(error))
+        self._exchange = None
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        self._channel = self._exchange = None
+        if connection is None:
+            return
+        connection.close_callbacks.discard(self._on_close)
+        try:
+            await connection.close()
+        except _TRANSPORT_ERRORS:
+            pass  # closing what already failed
+        except asyncio.CancelledError as e:
+            if not _cancelled_by_broker(e):
+                raise
+
+    def _on_close(self, _: object, error: BaseException | None = None) -> None:
+        if error is not None:
+            self.lost(error)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

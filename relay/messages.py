@@ -1,0 +1,93 @@
+"""The delivery contract: one persistent AMQP message per outbox event. Pure: no I/O.
+
+- routing key: the event's `routing_key`;
+- properties: `message_id` (the event id), `type`, `content_type` application/json,
+  `timestamp` (when the event occurred), `app_id` "boundbox", `correlation_id` (the recording
+  context's, else the event id: the event starts a conversation), persistent delivery;
+- headers: `aggregate_type`, `aggregate_id`, `aggregate_version`, and `traceparent` and
+  `causation_id` when the event carries them;
+- body: the JSON envelope {id, type, aggregate_type, aggregate_id, aggregate_version,
+  occurred_at (ISO 8601, UTC), payload}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aio_pika import DeliveryMode, Message
+
+from relay.errors import UnpublishableEventError
+from relay.records import StoredEvent
+
+APP_ID = "boundbox"
+CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message ready to publish, and where it goes."""
+
+    routing_key: str
+    message: Message
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds (BSON's precision), e.g. 2026-01-02T03:04:05.678Z."""
+    if moment.tzinfo is None:  # pymongo without tz_aware returns naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def envelope(event: StoredEvent) -> dict[str, Any]:
+    return {
+        "id": str(event.id),
+        "type": event.type,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "aggregate_version": event.aggregate_version,
+        "occurred_at": iso_utc(event.occurred_at),
+        "payload": event.payload,
+    }
+
+
+def body(event: StoredEvent) -> bytes:
+    """The UTF-8 JSON envelope; raises UnpublishableEventError when the payload is not JSON."""
+    try:
+        text = json.dumps(
+            envelope(event), allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        )
+    except (TypeError, ValueError) as e:
+        raise UnpublishableEventError(f"payload is not JSON: {e}") from e
+    return text.encode()
+
+
+def headers(event: StoredEvent) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "aggregate_version": event.aggregate_version,
+    }
+    if event.headers.traceparent:
+        result["traceparent"] = event.headers.traceparent
+    if event.headers.causation_id:
+        result["causation_id"] = event.headers.causation_id
+    return result
+
+
+def build(event: StoredEvent) -> Outgoing:
+    """The message for `event`; raises UnpublishableEventError when it cannot be serialized."""
+    message = Message(
+        body(event),
+        headers=headers(event),
+        content_type=CONTENT_TYPE,
+        delivery_mode=DeliveryMode.PERSISTENT,
+        correlation_id=event.headers.correlation_id or str(event.id),
+        message_id=str(event.id),
+        timestamp=event.occurred_at,
+        type=event.type,
+        app_id=APP_ID,
+    )
+    return Outgoing(routing_key=event.routing_key, message=message)

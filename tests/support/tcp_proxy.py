@@ -1,0 +1,87 @@
+"""A TCP proxy for outage tests: cut a component off a shared server without touching the server.
+
+Start it, point the component at `proxy.port`; `cut()` resets the open connections and every
+new one (counted in `refused`) until `restore()`; `close()` stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tests.support.processes import free_port
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int, *, port: int | None = None) -> None:
+        self.target_host = target_host
+        self.target_port = target_port
+        self.port = port or free_port()
+        self.refused = 0
+        """Connections attempted while cut: how often the component tried to come back."""
+        self._cut = False
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        return self
+
+    async def cut(self) -> None:
+        """Resets every open connection, and every new one until `restore()`."""
+        self._cut = True
+        self.refused = 0
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def restore(self) -> None:
+        self._cut = False
+
+    async def close(self) -> None:
+        await self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            self.refused += 1
+            writer.transport.abort()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                self.target_host, self.target_port
+            )
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, upstream_writer))
+        pipes = [
+            asyncio.create_task(_pipe(reader, upstream_writer)),
+            asyncio.create_task(_pipe(upstream_reader, writer)),
+        ]
+        self._tasks.update(pipes)
+        try:
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pipes:
+                task.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
+            self._tasks.difference_update(pipes)
+            for side in (writer, upstream_writer):
+                self._writers.discard(side)
+                side.transport.abort()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
