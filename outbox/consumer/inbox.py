@@ -1,0 +1,65 @@
+"""The inbox: the ids of the messages a consumer has applied, written in the same transaction.
+
+An entry is unique per (consumer, message id), so a redelivered message finds its entry and
+is acknowledged without running its handler again. Entries expire after the dedupe window
+(a TTL index on `received_at`): a duplicate older than that would be applied again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+from pymongo import IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
+
+from outbox.events import utc_now
+
+TTL_KEY = [("received_at", pymongo.ASCENDING)]
+
+
+class InboxEntry(Document):
+    """One message a consumer has applied."""
+
+    consumer: str
+    message_id: str
+    event_type: str
+    received_at: datetime = Field(default_factory=utc_now)
+
+    class Settings:
+        name = "inbox"
+        indexes = [  # noqa: RUF012  # Beanie reads a plain class attribute
+            IndexModel(
+                [("consumer", pymongo.ASCENDING), ("message_id", pymongo.ASCENDING)],
+                unique=True,
+                name="consumer_message_unique",
+            ),
+        ]
+
+
+async def seen(consumer: str, message_id: str) -> bool:
+    """True when `consumer` has already applied `message_id` (in the bound transaction)."""
+    entry = await InboxEntry.find_one({"consumer": consumer, "message_id": message_id})
+    return entry is not None
+
+
+async def remember(consumer: str, message_id: str, event_type: str) -> None:
+    """Adds the entry; raises DuplicateKeyError when a concurrent delivery got there first."""
+    await InboxEntry(consumer=consumer, message_id=message_id, event_type=event_type).insert()
+
+
+async def ensure_ttl(window: timedelta) -> None:
+    """Creates the TTL index for `window`, or changes the window of the existing one."""
+    collection: AsyncCollection[Any] = InboxEntry.get_pymongo_collection()
+    seconds = int(window.total_seconds())
+    for name, spec in (await collection.index_information()).items():
+        if list(spec["key"]) == TTL_KEY:
+            if spec.get("expireAfterSeconds") == seconds:
+                return
+            # Dropping and recreating works on every server (the dev database ignores collMod);
+            # until it is back, entries merely live a little longer.
+            await collection.drop_index(name)
+    await collection.create_index(TTL_KEY, expireAfterSeconds=seconds, name="received_at_ttl")

@@ -1,0 +1,93 @@
+"""The consume loop: messages from a (robust) queue, one at a time, until `stopping` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.exceptions import ChannelInvalidStateError
+
+from outbox.consumer.worker import BROKER_ERRORS, Worker
+
+log = logging.getLogger("boundbox.consumer")
+
+
+async def consume(
+    queue: AbstractQueue,
+    worker: Worker,
+    stopping: asyncio.Event,
+    consuming: asyncio.Event | None = None,
+) -> None:
+    """Feeds the queue's messages to `worker` until `stopping`; the message in hand finishes.
+
+    `consuming` is set while the subscription is in place (readiness).
+
+    The broker subscription is restored by the robust channel after a reconnection. Messages
+    that arrived before the connection broke cannot be settled any more: they are dropped
+    here, and the broker delivers them again.
+    """
+    inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+    async def receive(message: AbstractIncomingMessage) -> None:
+        inbox.put_nowait(message)
+
+    tag = await queue.consume(receive)
+    if consuming is not None:
+        consuming.set()
+    try:
+        while (message := await _next(inbox, stopping)) is not None:
+            if _stale(message):
+                continue
+            await worker.handle(message)
+    finally:
+        if consuming is not None:
+            consuming.clear()
+        with contextlib.suppress(*BROKER_ERRORS, asyncio.TimeoutError):
+            await queue.cancel(tag, timeout=5)
+        await _requeue(inbox)
+
+
+async def _next(
+    inbox: asyncio.Queue[AbstractIncomingMessage], stopping: asyncio.Event
+) -> AbstractIncomingMessage | None:
+    """The next message, or None once `stopping` is set."""
+    if stopping.is_set():
+        return None
+    if not inbox.empty():
+        return inbox.get_nowait()
+    getting = asyncio.ensure_future(inbox.get())
+    waiting = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({getting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, getting):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    if getting.cancelled():
+        return None
+    message = getting.result()
+    if stopping.is_set():
+        inbox.put_nowait(message)  # handed back with the rest
+        return None
+    return message
+
+
+def _stale(message: AbstractIncomingMessage) -> bool:
+    try:
+        message.channel  # noqa: B018  # raises once the message's channel is closed
+    except ChannelInvalidStateError:
+        return True
+    return False
+
+
+async def _requeue(inbox: asyncio.Queue[AbstractIncomingMessage]) -> None:
+    """Hands back what was prefetched but not handled (closing the channel would too)."""
+    while not inbox.empty():
+        message = inbox.get_nowait()
+        if not _stale(message):
+            with contextlib.suppress(*BROKER_ERRORS):
+                await message.nack(requeue=True)

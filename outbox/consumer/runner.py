@@ -1,0 +1,114 @@
+"""One consumer's broker side: a robust connection, its topology, and the consume loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aio_pika import RobustConnection
+from aio_pika.abc import AbstractRobustChannel
+from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
+from yarl import URL
+
+from outbox.consumer.consumer import Consumer
+from outbox.consumer.errors import ConsumerError
+from outbox.consumer.failures import Backoff
+from outbox.consumer.loop import consume
+from outbox.consumer.metrics import ConsumerMetrics
+from outbox.consumer.topology import Declared, Topology, declare
+from outbox.consumer.waiting import pause, until_stopped
+from outbox.consumer.worker import BROKER_ERRORS, AfterCommit, Worker
+
+log = logging.getLogger("boundbox.consumer")
+
+
+RETRY_SECONDS = 1.0
+
+
+def connect(amqp_url: str, *, name: str, reconnect_interval: float = 1.0) -> RobustConnection:
+    """A robust connection (open it with `connect()`) that retries from its first attempt on.
+
+    `name` shows in the broker's connection list: a process or a test is found by it.
+    """
+    return RobustConnection(
+        URL(amqp_url),
+        client_properties={"connection_name": name},
+        reconnect_interval=reconnect_interval,
+        fail_fast=False,
+    )
+
+
+def is_connected(connection: RobustConnection) -> bool:
+    return connection.connected.is_set() and not connection.is_closed
+
+
+async def run_consumer(
+    consumer: Consumer,
+    connection: RobustConnection,
+    *,
+    topology: Topology,
+    prefetch: int,
+    metrics: ConsumerMetrics,
+    backoff: Backoff,
+    stopping: asyncio.Event,
+    after_commit: AfterCommit | None = None,
+    consuming: asyncio.Event | None = None,
+) -> None:
+    """Consumes until `stopping` is set, reconnecting after broker outages.
+
+    Opens `connection` if needed; closing it stays with the caller, who created it.
+    `consuming` is set once the queue is declared, bound and subscribed to.
+    """
+    metrics.connected.labels(consumer.name).set_function(lambda: float(is_connected(connection)))
+    try:
+        declared = await _open(connection, topology, prefetch, stopping)
+        if declared is None:
+            return
+        log.info(
+            "consumer %s reading %s (bound to %s on %s)",
+            consumer.name,
+            topology.queue,
+            ", ".join(topology.patterns),
+            topology.exchange,
+        )
+        worker = Worker(
+            consumer,
+            dead_letters=declared.dead_letters,
+            metrics=metrics,
+            max_deliveries=topology.max_deliveries,
+            backoff=backoff,
+            stopping=stopping,
+            after_commit=after_commit,
+        )
+        await consume(declared.queue, worker, stopping, consuming)
+    finally:
+        log.info("consumer %s stopped", consumer.name)
+
+
+async def _open(
+    connection: RobustConnection,
+    topology: Topology,
+    prefetch: int,
+    stopping: asyncio.Event,
+) -> Declared | None:
+    """Connects and declares the topology, retrying while the broker is away; None on stop."""
+    if not await until_stopped(connection.connect(), stopping):
+        return None
+    while True:
+        channel: AbstractRobustChannel | None = None
+        try:
+            if not await until_stopped(connection.connected.wait(), stopping):
+                return None
+            channel = await connection.channel(on_return_raises=True)
+            await channel.set_qos(prefetch_count=prefetch)
+            return await declare(channel, topology)
+        except (ChannelPreconditionFailed, ChannelAccessRefused) as e:
+            raise ConsumerError(f"cannot declare the queues of {topology.queue}: {e}") from e
+        except BROKER_ERRORS as e:
+            log.warning("broker not ready (%s), retrying", e)
+            if channel is not None:
+                with contextlib.suppress(*BROKER_ERRORS):
+                    await channel.close()
+            if not await pause(RETRY_SECONDS, stopping):
+                return None

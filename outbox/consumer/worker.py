@@ -1,0 +1,186 @@
+"""Settles each message after applying it: ack, requeue after a backoff, or dead-letter.
+
+The ack is sent only after the transaction committed, so a crash in between redelivers the
+message, and the inbox makes that redelivery a no-op. Messages are handled one at a time, in
+delivery order; the prefetch only keeps the next ones at hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
+
+from outbox.consumer import envelope
+from outbox.consumer.consumer import Consumer, Outcome
+from outbox.consumer.envelope import Delivery
+from outbox.consumer.errors import PoisonMessageError
+from outbox.consumer.failures import Backoff, Kind, Reason, classify, dead_letter, describe
+from outbox.consumer.metrics import ConsumerMetrics
+from outbox.consumer.waiting import pause
+
+log = logging.getLogger("boundbox.consumer")
+
+AfterCommit = Callable[[Delivery], None]
+"""Called between the commit and the ack (tests use it to crash exactly there)."""
+
+BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError)
+
+
+class Worker:
+    """Handles one message at a time for `consumer`; stops waiting as soon as `stopping` is set."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        *,
+        dead_letters: AbstractExchange,
+        metrics: ConsumerMetrics,
+        max_deliveries: int,
+        backoff: Backoff,
+        stopping: asyncio.Event,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.max_deliveries = max_deliveries
+        self.backoff = backoff
+        self.stopping = stopping
+        self.after_commit = after_commit
+        self._in_outage = False
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        """Applies and settles `message`; never raises for a message that fails."""
+        try:
+            delivery = envelope.parse(message)
+        except PoisonMessageError as e:
+            self._count_failure(Kind.POISON)
+            await self._dead_letter(message, Reason.UNPARSEABLE, e)
+            return
+        outcome = await self._apply(message, delivery)
+        if outcome is None:
+            return
+        if outcome is Outcome.PROCESSED and self.after_commit is not None:
+            self.after_commit(delivery)
+        await self._settle(message, message.ack(), "ack")
+        self._count(outcome, delivery)
+
+    async def _apply(self, message: AbstractIncomingMessage, delivery: Delivery) -> Outcome | None:
+        """The outcome once applied; None when the message was settled as a failure."""
+        outages = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                outcome = await self.consumer.apply(delivery)
+            except Exception as e:
+                kind = classify(e)
+                self._count_failure(kind)
+                if kind is Kind.POISON:
+                    await self._dead_letter(message, Reason.REJECTED, e)
+                    return None
+                if kind is Kind.OUTAGE:
+                    self._outage(e)
+                    if await self._pause(self.backoff.delay(outages)):
+                        outages += 1
+                        continue
+                    await self._settle(message, message.nack(requeue=True), "requeue")
+                    return None
+                await self._failed(message, delivery, e)
+                return None
+            self._recovered()
+            if outcome is not Outcome.SKIPPED:
+                self.metrics.latency.labels(self.consumer.name, delivery.type).observe(
+                    time.perf_counter() - started
+                )
+            return outcome
+
+    async def _failed(
+        self, message: AbstractIncomingMessage, delivery: Delivery, error: Exception
+    ) -> None:
+        deliveries = delivery.previous_deliveries + 1
+        if deliveries >= self.max_deliveries:
+            log.error(
+                "message %s (%s) failed on delivery %d of %d, dead-lettering it: %s",
+                delivery.message_id,
+                delivery.type,
+                deliveries,
+                self.max_deliveries,
+                describe(error),
+            )
+            await self._dead_letter(message, Reason.EXHAUSTED, error)
+            return
+        log.warning(
+            "message %s (%s) failed on delivery %d of %d, requeueing it: %s",
+            delivery.message_id,
+            delivery.type,
+            deliveries,
+            self.max_deliveries,
+            describe(error),
+            exc_info=error,
+        )
+        await self._pause(self.backoff.delay(delivery.previous_deliveries))
+        await self._settle(message, message.nack(requeue=True), "requeue")
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, reason: Reason, error: BaseException
+    ) -> None:
+        copy = dead_letter(
+            message, consumer=self.consumer.name, reason=reason, error=describe(error)
+        )
+        try:
+            await self.dead_letters.publish(copy, routing_key=message.routing_key or "")
+        except BROKER_ERRORS as e:
+            log.error("could not dead-letter message %s, requeueing it: %s", message.message_id, e)
+            await self._pause(self.backoff.delay(0))
+            await self._settle(message, message.nack(requeue=True), "requeue")
+            return
+        if reason is Reason.UNPARSEABLE:
+            log.error("message %s is unparseable, dead-lettered: %s", message.message_id, error)
+        await self._settle(message, message.ack(), "ack")
+        self.metrics.dead_lettered.labels(self.consumer.name, reason.value).inc()
+
+    async def _settle(
+        self, message: AbstractIncomingMessage, settling: Awaitable[None], what: str
+    ) -> None:
+        try:
+            await settling
+        except BROKER_ERRORS as e:
+            # The channel is gone: the broker redelivers the message, and the inbox
+            # recognises it if it was applied.
+            log.info(
+                "could not %s message %s (%s): it will be redelivered",
+                what,
+                message.message_id,
+                type(e).__name__,
+            )
+
+    async def _pause(self, seconds: float) -> bool:
+        return await pause(seconds, self.stopping)
+
+    def _outage(self, error: Exception) -> None:
+        if not self._in_outage:
+            self._in_outage = True
+            log.warning("MongoDB unreachable, retrying the current message: %s", describe(error))
+
+    def _recovered(self) -> None:
+        if self._in_outage:
+            self._in_outage = False
+            log.warning("MongoDB reachable again")
+
+    def _count_failure(self, kind: Kind) -> None:
+        self.metrics.failures.labels(self.consumer.name, kind.value).inc()
+
+    def _count(self, outcome: Outcome, delivery: Delivery) -> None:
+        name = self.consumer.name
+        match outcome:
+            case Outcome.PROCESSED:
+                self.metrics.processed.labels(name, delivery.type).inc()
+            case Outcome.DUPLICATE:
+                self.metrics.duplicates.labels(name).inc()
+            case Outcome.SKIPPED:
+                self.metrics.skipped.labels(name).inc()

@@ -1,0 +1,88 @@
+"""The composition root of `boundbox consume sales`: settings in, a running consumer out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from boundbox.settings import Settings
+from outbox import RetryPolicy
+from outbox.consumer import (
+    Backoff,
+    Consumer,
+    ConsumerError,
+    Service,
+    Topology,
+    kill_after_commit_hook,
+    serve,
+    stop_on_signals,
+)
+from services.sales.documents import DOCUMENT_MODELS
+from services.sales.handlers import handlers
+from services.sales.routes import router
+
+NAME = "sales"
+log = logging.getLogger("boundbox.sales")
+
+
+def default_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def build(settings: Settings, client: AsyncMongoClient[Any]) -> Service:
+    """The sales consumer process described by `settings`."""
+    consumer = Consumer(
+        NAME, handlers, policy=RetryPolicy(budget_seconds=settings.transaction_budget_seconds)
+    )
+    return Service(
+        consumer=consumer,
+        topology=Topology(
+            exchange=settings.exchange_name,
+            queue=f"{settings.consumer_queue_prefix}.{NAME}",
+            patterns=handlers.types,
+            max_deliveries=settings.consumer_max_deliveries,
+        ),
+        amqp_url=settings.amqp_url,
+        connection_name=f"boundbox-consume-{NAME}:{settings.consumer_id or default_id()}",
+        prefetch=settings.consumer_prefetch,
+        backoff=Backoff(settings.consumer_retry_backoff, settings.consumer_retry_backoff_max),
+        client=client,
+        database=settings.sales_db,
+        document_models=DOCUMENT_MODELS,
+        dedupe_window=timedelta(seconds=settings.consumer_dedupe_window_seconds),
+        host=settings.consumer_host,
+        port=settings.consumer_port,
+        routers=[router],
+        after_commit=kill_after_commit_hook(),
+    )
+
+
+async def main(settings: Settings) -> int:
+    stopping = stop_on_signals()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        settings.mongodb_url,
+        uuidRepresentation="standard",
+        tz_aware=True,
+        appname="boundbox-sales",
+        # An outage shows within seconds (logs, /readyz); the message in hand is retried.
+        serverSelectionTimeoutMS=5_000,
+    )
+    try:
+        await serve(build(settings, client), stopping)
+    except ConsumerError as e:
+        log.error("%s", e)
+        return 1
+    finally:
+        await client.close()
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """Runs the sales consumer until SIGTERM or SIGINT; the exit code."""
+    return asyncio.run(main(settings))

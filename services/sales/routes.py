@@ -1,0 +1,90 @@
+"""The read-only sales API, served on the consumer's own port next to /healthz and /metrics."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from pymongo.errors import ConnectionFailure
+
+from services.sales import store
+from services.sales.projection import from_cents
+
+PROBLEM_JSON = "application/problem+json"
+
+router = APIRouter(prefix="/sales", tags=["sales"])
+
+
+class ProductSalesPublic(BaseModel):
+    product_id: str
+    units_sold: int
+    revenue: str  # exact, e.g. "25.00"
+
+
+class CustomerSalesPublic(BaseModel):
+    customer: str
+    orders: int  # placed and not cancelled
+    placed: int
+    cancelled: int
+    spent: str  # exact, over the orders that stand
+
+
+def problem(status: int, detail: str) -> JSONResponse:
+    """An error answer as a JSON problem document, like the API's."""
+    body = {
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "code": {404: "not_found", 503: "unavailable"}.get(status, "error"),
+        "detail": detail,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _database_ready(request: Request) -> bool:
+    return bool(request.app.state.health().database)
+
+
+Ready = Annotated[bool, Depends(_database_ready)]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Nothing recorded for this id."},
+    503: {"description": "MongoDB is not reachable."},
+}
+
+
+@router.get("/products/{product_id}", response_model=ProductSalesPublic, responses=RESPONSES)
+async def product_sales(product_id: str, ready: Ready) -> ProductSalesPublic | JSONResponse:
+    """Units sold and revenue of one product, over the orders that stand."""
+    if not ready:
+        return problem(503, "the sales database is not ready yet")
+    try:
+        found = await store.product(product_id)
+    except ConnectionFailure:
+        return problem(503, "MongoDB is not reachable")
+    if found is None:
+        return problem(404, f"no sales recorded for product {product_id!r}")
+    return ProductSalesPublic(
+        product_id=found.id, units_sold=found.units_sold, revenue=from_cents(found.revenue_cents)
+    )
+
+
+@router.get("/customers/{name}", response_model=CustomerSalesPublic, responses=RESPONSES)
+async def customer_sales(name: str, ready: Ready) -> CustomerSalesPublic | JSONResponse:
+    """Order counts of one customer: standing, placed and cancelled, and what they spent."""
+    if not ready:
+        return problem(503, "the sales database is not ready yet")
+    try:
+        found = await store.customer(name)
+    except ConnectionFailure:
+        return problem(503, "MongoDB is not reachable")
+    if found is None:
+        return problem(404, f"no orders recorded for customer {name!r}")
+    return CustomerSalesPublic(
+        customer=found.id,
+        orders=found.orders,
+        placed=found.placed,
+        cancelled=found.cancelled,
+        spent=from_cents(found.spent_cents),
+    )
