@@ -79,7 +79,8 @@ async def retrying(fn: Any, n: int) -> None:
                 raise
 
 
-def main() -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Takes no options."""
     devdb = DevDbProcess().start()
     try:
         result: dict[str, Any] = asyncio.run(measure(devdb.url))

@@ -105,7 +105,8 @@ async def measure(url: str) -> dict[str, Any]:
     }
 
 
-def main() -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Takes no options."""
     with mongodb() as url:
         result = asyncio.run(measure(url))
     path = save("outbox-overhead", result)
