@@ -330,7 +330,7 @@ def table(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench e2e")
-    parser.add_argument("--rate", type=float, default=100, help="orders offered per second")
+    parser.add_argument("--rate", type=float, default=50, help="orders offered per second")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight, at most")
     parser.add_argument("--duration", type=float, default=20, help="seconds of steady load")
     parser.add_argument("--backlog", type=int, default=2000, help="orders in the drain backlog")

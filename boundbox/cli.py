@@ -48,6 +48,9 @@ def devdb(
     transaction_lifetime: Annotated[
         float, typer.Option(help="Abort transactions open longer than this (seconds).")
     ] = 60.0,
+    ttl_interval: Annotated[
+        float, typer.Option(help="Delete TTL-expired documents at most this often (seconds).")
+    ] = 60.0,
 ) -> None:
     """Run the embedded MongoDB-compatible dev database (development and tests only)."""
     config = settings()
@@ -56,7 +59,7 @@ def devdb(
     except ImportError:
         raise fail("the dev database is not installed: pip install 'boundbox[devdb]'") from None
     directory = None if memory else (data_dir or Path(config.devdb_data_dir))
-    code = run(host, port or config.devdb_port, directory, transaction_lifetime)
+    code = run(host, port or config.devdb_port, directory, transaction_lifetime, ttl_interval)
     raise typer.Exit(code)
 
 

@@ -14,9 +14,13 @@ from boundbox.devdb.server import DevDatabase, DevDatabaseError
 log = logging.getLogger("boundbox.devdb")
 
 
-async def serve(host: str, port: int, data_dir: Path | None, lifetime: float) -> None:
+async def serve(
+    host: str, port: int, data_dir: Path | None, lifetime: float, ttl_interval: float
+) -> None:
     """Serves until SIGINT or SIGTERM, then shuts down cleanly."""
-    database = DevDatabase(data_dir=data_dir, transaction_lifetime=lifetime)
+    database = DevDatabase(
+        data_dir=data_dir, transaction_lifetime=lifetime, ttl_interval=ttl_interval
+    )
     server = await database.start(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -31,9 +35,11 @@ async def serve(host: str, port: int, data_dir: Path | None, lifetime: float) ->
     log.info("devdb stopped")
 
 
-def run(host: str, port: int, data_dir: Path | None, lifetime: float) -> int:
+def run(
+    host: str, port: int, data_dir: Path | None, lifetime: float, ttl_interval: float = 60.0
+) -> int:
     try:
-        asyncio.run(serve(host, port, data_dir, lifetime))
+        asyncio.run(serve(host, port, data_dir, lifetime, ttl_interval))
     except DevDatabaseError as e:
         print(f"boundbox devdb: {e}", file=sys.stderr)
         return 1
@@ -46,9 +52,10 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=27017)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--transaction-lifetime", type=float, default=60.0)
+    parser.add_argument("--ttl-interval", type=float, default=60.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    return run(args.host, args.port, args.data_dir, args.transaction_lifetime)
+    return run(args.host, args.port, args.data_dir, args.transaction_lifetime, args.ttl_interval)
 
 
 if __name__ == "__main__":

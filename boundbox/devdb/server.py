@@ -27,6 +27,7 @@ from nx_27017.wire_protocol import OP_MSG, OP_QUERY, ResponseBuilder
 
 from boundbox.devdb import failpoints
 from boundbox.devdb.gate import GateBusyError, Gates, Transaction, TxnKey
+from boundbox.devdb.ttl import pace_ttl_purges
 from boundbox.errors import BoundboxError
 
 log = logging.getLogger("boundbox.devdb")
@@ -58,9 +59,15 @@ class DevDatabase:
     """A MongoDB-compatible server for development and tests; `serve` runs it until cancelled."""
 
     def __init__(
-        self, *, data_dir: Path | None, transaction_lifetime: float = 60.0, stall: float = 0.05
+        self,
+        *,
+        data_dir: Path | None,
+        transaction_lifetime: float = 60.0,
+        stall: float = 0.05,
+        ttl_interval: float = 60.0,
     ) -> None:
         self.data_dir = data_dir
+        pace_ttl_purges(ttl_interval)
         target = str(data_dir) if data_dir is not None else "memory"
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,34 @@ async def test_fail_command_failpoint(client: Client) -> None:
     assert failure.value.has_error_label("TransientTransactionError")
     await client.fp["items"].insert_one({"n": 2})  # only once
     assert await client.fp["items"].count_documents({}) == 1
+
+
+async def expired_and_fresh(client: Client) -> Any:
+    collection = client.ttl["docs"]
+    await collection.create_index("at", expireAfterSeconds=1)
+    now = datetime.now(UTC)
+    await collection.insert_many([{"at": now - timedelta(hours=1)}, {"at": now}])
+    return collection
+
+
+async def test_ttl_deletion_runs_at_most_once_per_interval(client: Client) -> None:
+    collection = await expired_and_fresh(client)
+    assert await collection.count_documents({}) == 1  # the first read purges
+    await collection.insert_one({"at": datetime.now(UTC) - timedelta(hours=1)})
+    # Within the 60 s interval, like mongod's TTL monitor: no scan, the new one stays.
+    assert await collection.count_documents({}) == 2
+
+
+async def test_ttl_deletion_happens_every_interval() -> None:
+    server = DevDbProcess(args=("--ttl-interval", "0.2")).start()
+    try:
+        async with AsyncMongoClient(server.url, tz_aware=True) as client:
+            collection = await expired_and_fresh(client)
+            await collection.insert_one({"at": datetime.now(UTC) - timedelta(hours=1)})
+
+            async def only_the_fresh_one_left() -> bool:
+                return await collection.count_documents({}) == 1
+
+            await eventually(only_the_fresh_one_left)
+    finally:
+        server.kill()
