@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform
 import statistics
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import DevDbProcess
+from tests.support.processes import mongodb_under_test
 
 RESULTS = Path(__file__).with_name("results")
 
 
-@contextlib.contextmanager
-def mongodb() -> Iterator[str]:
-    """MONGODB_URL when set, else a fresh in-memory dev database for the run."""
-    if url := os.environ.get("MONGODB_URL"):
-        yield url
-        return
-    devdb = DevDbProcess().start()
-    try:
-        yield devdb.url
-    finally:
-        devdb.stop()
+mongodb = mongodb_under_test
+"""MONGODB_URL when set, else a fresh in-memory dev database for the run."""
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -6,7 +6,6 @@ Without MONGODB_URL the suite starts its own in-memory `boundbox devdb`; with MO
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -14,19 +13,13 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from tests.support.processes import DevDbProcess
+from tests.support.processes import mongodb_under_test
 
 
 @pytest.fixture(scope="session")
 def mongodb_url() -> Iterator[str]:
-    if url := os.environ.get("MONGODB_URL"):
+    with mongodb_under_test() as url:
         yield url
-        return
-    devdb = DevDbProcess().start()
-    try:
-        yield devdb.url
-    finally:
-        devdb.stop()
 
 
 @pytest.fixture

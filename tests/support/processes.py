@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 
@@ -31,6 +32,19 @@ async def eventually[T](
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+@contextlib.contextmanager
+def mongodb_under_test() -> Iterator[str]:
+    """MONGODB_URL when set (a real replica set), else a fresh in-memory dev database."""
+    if url := os.environ.get("MONGODB_URL"):
+        yield url
+        return
+    devdb = DevDbProcess().start()
+    try:
+        yield devdb.url
+    finally:
+        devdb.stop()
 
 
 class DevDbProcess:
