@@ -8,10 +8,10 @@ from decimal import Decimal
 from beanie import PydanticObjectId, SortDirection
 
 from services.domain.catalog import Category, Product
-from services.domain.errors import ConcurrentUpdateError, NotFoundError
+from services.domain.errors import ConcurrentUpdateError
 from services.domain.money import money
 from services.store.documents import CategoryDocument, ProductDocument
-from services.store.ids import object_id
+from services.store.ids import load, object_id
 
 
 def _category(doc: CategoryDocument) -> Category:
@@ -39,11 +39,7 @@ async def add_category(category: Category) -> None:
 
 
 async def get_category(category_id: str) -> Category:
-    oid = object_id(category_id)
-    doc = await CategoryDocument.get(oid) if oid else None
-    if doc is None:
-        raise NotFoundError("category", category_id)
-    return _category(doc)
+    return _category(await load(CategoryDocument, "category", category_id))
 
 
 async def category_exists(category_id: str) -> bool:
@@ -63,11 +59,7 @@ async def add_product(product: Product) -> None:
 
 
 async def get_product(product_id: str) -> Product:
-    oid = object_id(product_id)
-    doc = await ProductDocument.get(oid) if oid else None
-    if doc is None:
-        raise NotFoundError("product", product_id)
-    return _product(doc)
+    return _product(await load(ProductDocument, "product", product_id))
 
 
 async def products_by_id(product_ids: Iterable[str]) -> dict[str, Product]:

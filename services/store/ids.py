@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from beanie import PydanticObjectId
+from beanie import Document, PydanticObjectId
+
+from services.domain.errors import NotFoundError
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -19,3 +21,12 @@ def object_id(value: str) -> PydanticObjectId | None:
     if not _OBJECT_ID.fullmatch(value):
         return None
     return PydanticObjectId(value)
+
+
+async def load[D: Document](model: type[D], aggregate: str, raw_id: str) -> D:
+    """The document of `model` with that id; NotFoundError naming `aggregate` when none."""
+    oid = object_id(raw_id)
+    document = await model.get(oid) if oid else None
+    if document is None:
+        raise NotFoundError(aggregate, raw_id)
+    return document

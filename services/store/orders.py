@@ -6,11 +6,11 @@ from decimal import Decimal
 
 from beanie import PydanticObjectId
 
-from services.domain.errors import ConcurrentUpdateError, NotFoundError
+from services.domain.errors import ConcurrentUpdateError
 from services.domain.money import money
 from services.domain.orders import Order, OrderLine, OrderStatus
 from services.store.documents import OrderDocument, OrderLineDocument
-from services.store.ids import object_id
+from services.store.ids import load
 
 
 def _order(doc: OrderDocument) -> Order:
@@ -54,11 +54,7 @@ async def add_order(order: Order) -> None:
 
 
 async def get_order(order_id: str) -> Order:
-    oid = object_id(order_id)
-    doc = await OrderDocument.get(oid) if oid else None
-    if doc is None:
-        raise NotFoundError("order", order_id)
-    return _order(doc)
+    return _order(await load(OrderDocument, "order", order_id))
 
 
 async def save_order(order: Order, *, previous_version: int) -> None:
