@@ -82,12 +82,16 @@ class HttpServer:
     async def start(self) -> None:
         """Serves in the background; raises OSError when the address cannot be bound."""
         listener = _bind(self._server.config.host, self._server.config.port)
-        self._task = asyncio.create_task(self._server.serve([listener]), name="relay-http")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-                raise OSError("the HTTP server stopped while starting")
-            await asyncio.sleep(0.01)
+        try:
+            self._task = asyncio.create_task(self._server.serve([listener]), name="relay-http")
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()  # raises what stopped it
+                    raise OSError("the HTTP server stopped while starting")
+                await asyncio.sleep(0.01)
+        except BaseException:
+            listener.close()  # not served: nobody else will close it
+            raise
 
     async def stop(self) -> None:
         if self._task is None:

@@ -86,13 +86,17 @@ class HttpServer:
         self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._serving = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-        # uvicorn offers no event for this; startup takes a few milliseconds.
-        while not self._server.started and not self._serving.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        if self._serving.done():
-            self._serving.result()
-            raise ConsumerError("the HTTP server stopped while starting")
+        try:
+            self._serving = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+            # uvicorn offers no event for this; startup takes a few milliseconds.
+            while not self._server.started and not self._serving.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            if self._serving.done():
+                self._serving.result()
+                raise ConsumerError("the HTTP server stopped while starting")
+        except BaseException:
+            self._socket.close()  # not served: nobody else will close it
+            raise
 
     async def stop(self) -> None:
         self._server.should_exit = True
