@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -54,17 +55,28 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _find[T](
+    ready: bool, fetch: Coroutine[Any, Any, T | None], missing: str
+) -> T | JSONResponse:
+    """The projection's record, or the problem answer: 503 when unreachable, 404 when absent."""
+    if not ready:
+        fetch.close()  # never awaited: close it, or Python warns
+        return problem(503, "the sales database is not ready yet")
+    try:
+        found = await fetch
+    except ConnectionFailure:
+        return problem(503, "MongoDB is not reachable")
+    return problem(404, missing) if found is None else found
+
+
 @router.get("/products/{product_id}", response_model=ProductSalesPublic, responses=RESPONSES)
 async def product_sales(product_id: str, ready: Ready) -> ProductSalesPublic | JSONResponse:
     """Units sold and revenue of one product, over the orders that stand."""
-    if not ready:
-        return problem(503, "the sales database is not ready yet")
-    try:
-        found = await store.product(product_id)
-    except ConnectionFailure:
-        return problem(503, "MongoDB is not reachable")
-    if found is None:
-        return problem(404, f"no sales recorded for product {product_id!r}")
+    found = await _find(
+        ready, store.product(product_id), f"no sales recorded for product {product_id!r}"
+    )
+    if isinstance(found, JSONResponse):
+        return found
     return ProductSalesPublic(
         product_id=found.id, units_sold=found.units_sold, revenue=from_cents(found.revenue_cents)
     )
@@ -73,14 +85,9 @@ async def product_sales(product_id: str, ready: Ready) -> ProductSalesPublic | J
 @router.get("/customers/{name}", response_model=CustomerSalesPublic, responses=RESPONSES)
 async def customer_sales(name: str, ready: Ready) -> CustomerSalesPublic | JSONResponse:
     """Order counts of one customer: standing, placed and cancelled, and what they spent."""
-    if not ready:
-        return problem(503, "the sales database is not ready yet")
-    try:
-        found = await store.customer(name)
-    except ConnectionFailure:
-        return problem(503, "MongoDB is not reachable")
-    if found is None:
-        return problem(404, f"no orders recorded for customer {name!r}")
+    found = await _find(ready, store.customer(name), f"no orders recorded for customer {name!r}")
+    if isinstance(found, JSONResponse):
+        return found
     return CustomerSalesPublic(
         customer=found.id,
         orders=found.orders,
