@@ -5,6 +5,8 @@ socket, runs every engine call on one worker thread (SQLite connections are not 
 use), serializes transactions per database through `Gates`, and adds what real MongoDB clients
 rely on: a transaction lifetime, aborting the transactions of clients that went away,
 idempotent commit retries, and the `failCommand` failpoint for fault-injection tests.
+Two engine paths are replaced for speed: TTL purges run at mongod's pace (`ttl`), and plain
+bulk `$set` / `$currentDate` updates run as one SQL statement (`fast_updates`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nx_27017.handler import NeoSQLiteHandler
 from nx_27017.wire_protocol import OP_MSG, OP_QUERY, ResponseBuilder
 
 from boundbox.devdb import failpoints
+from boundbox.devdb.fast_updates import enable_fast_updates
 from boundbox.devdb.gate import GateBusyError, Gates, Transaction, TxnKey
 from boundbox.devdb.ttl import pace_ttl_purges
 from boundbox.errors import BoundboxError
@@ -68,6 +71,7 @@ class DevDatabase:
     ) -> None:
         self.data_dir = data_dir
         pace_ttl_purges(ttl_interval)
+        enable_fast_updates()
         target = str(data_dir) if data_dir is not None else "memory"
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)

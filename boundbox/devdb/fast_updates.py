@@ -1,0 +1,139 @@
+"""Flat `$set` / `$currentDate` updates of many documents as one SQL statement.
+
+The engine updates one document at a time: it reads every match and decodes its JSON, then per
+document reads and decodes it again, writes it back, and reads and decodes it once more. For the
+most common bulk update (flip a status, stamp a time, as a relay marking events published does)
+that costs about 100 µs per document. This module runs such an `update_many` as one
+`UPDATE ... SET data = json_set(...)`, restricted by the WHERE clause the engine's own `find`
+builds for the filter, so it changes exactly the documents the engine would have changed and
+writes the same JSON the engine writes.
+
+Only plain cases take this path: top-level fields, string / integer / null values, `$currentDate`
+as a date, filters of equality, comparisons, `$in` and `$nin` on strings and integers. Anything
+else (nested or array paths, other operators, datetimes, upserts, array filters) and any
+statement SQLite refuses (a unique index, a validator) goes to the engine unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from neosqlite._sqlite import sqlite3  # the engine's driver: pysqlite3 when installed
+from neosqlite.collection.query_engine import QueryEngine
+from neosqlite.collection.type_utils import validate_session
+from neosqlite.results import UpdateResult
+from neosqlite.sql_utils import quote_table_name
+
+_original = QueryEngine.update_many
+
+FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+COMPARISONS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+MEMBERSHIP = frozenset({"$in", "$nin"})
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"  # the engine's own `$currentDate` value
+INT64 = range(-(2**63), 2**63)
+
+
+def _scalar(value: object) -> bool:
+    """A string or an integer that SQLite and JSON hold as exactly that (bools are not)."""
+    return isinstance(value, str) or (type(value) is int and value in INT64)
+
+
+def _field(name: object) -> bool:
+    return isinstance(name, str) and name != "_id" and FIELD.fullmatch(name) is not None
+
+
+def plain_filter(query: Mapping[str, Any]) -> bool:
+    """Top-level fields compared with strings or integers: what `find` evaluates in SQL."""
+    for name, condition in query.items():
+        if not _field(name):
+            return False
+        if not isinstance(condition, dict):
+            if not _scalar(condition):
+                return False
+            continue
+        if not condition:
+            return False
+        for operator, operand in condition.items():
+            if operator in COMPARISONS:
+                if not _scalar(operand):
+                    return False
+            elif operator in MEMBERSHIP:
+                if not isinstance(operand, list) or not all(_scalar(v) for v in operand):
+                    return False
+            else:
+                return False
+    return True
+
+
+def plain_update(update: Mapping[str, Any]) -> bool:
+    """Only `$set` of top-level strings, integers and nulls, and `$currentDate` as dates."""
+    if not update or not set(update) <= {"$set", "$currentDate"}:
+        return False
+    sets, dates = update.get("$set", {}), update.get("$currentDate", {})
+    if not isinstance(sets, dict) or not isinstance(dates, dict) or not (sets or dates):
+        return False
+    if not all(_field(name) for name in [*sets, *dates]) or sets.keys() & dates.keys():
+        return False
+    if not all(value is None or _scalar(value) for value in sets.values()):
+        return False
+    return all(spec is True or spec == {"$type": "date"} for spec in dates.values())
+
+
+def _unchanged(fn: str, sets: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """SQL true for a document that already holds every value of `$set` (same JSON type)."""
+    clauses, params = [], []
+    for name, value in sets.items():
+        path = f"'$.{name}'"
+        if value is None:
+            clauses.append(f"{fn}_type(data, {path}) IS 'null'")
+        else:
+            kind = "text" if isinstance(value, str) else "integer"
+            same = f"{fn}_type(data, {path}) IS '{kind}' AND {fn}_extract(data, {path}) = ?"
+            clauses.append(f"({same})")
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def fast_update_many(
+    engine: Any,
+    filter: dict[str, Any],
+    update: dict[str, Any],
+    upsert: bool = False,
+    array_filters: list[dict[str, Any]] | None = None,
+    session: Any = None,
+) -> UpdateResult:
+    if upsert or array_filters or not plain_update(update) or not plain_filter(filter):
+        return _original(engine, filter, update, upsert, array_filters, session)
+    collection = engine.collection
+    validate_session(session, collection._database)
+    built = engine.helpers._build_simple_where_clause(engine.helpers._normalize_id_query(filter))
+    if built is None or built[2]:  # evaluated in Python, or with temporary tables
+        return _original(engine, filter, update, upsert, array_filters, session)
+    where, where_params, _ = built
+    fn = engine.jsonb.json_function_prefix
+    table = quote_table_name(collection.name)
+    sets, dates = update.get("$set", {}), update.get("$currentDate", {})
+    assignments = [f"'$.{name}', ?" for name in sets]
+    assignments += [f"'$.{name}', {fn}_object('$date', {NOW})" for name in dates]
+    condition = where or "WHERE 1"
+    changed_params: list[Any] = []
+    if not dates:  # a `$currentDate` changes every match; a `$set` may change none
+        unchanged, changed_params = _unchanged(fn, sets)
+        condition += f" AND NOT ({unchanged})"
+    db = collection.db
+    try:
+        matched = db.execute(f"SELECT COUNT(*) FROM {table} {where}", where_params).fetchone()[0]
+        cursor = db.execute(
+            f"UPDATE {table} SET data = {fn}_set(data, {', '.join(assignments)}) {condition}",
+            [*sets.values(), *where_params, *changed_params],
+        )
+    except sqlite3.IntegrityError:  # rolled back: the engine reports it its own way
+        return _original(engine, filter, update, upsert, array_filters, session)
+    return UpdateResult(matched_count=matched, modified_count=cursor.rowcount, upserted_id=None)
+
+
+def enable_fast_updates() -> None:
+    """Routes the engine's `update_many` through the single-statement path where it applies."""
+    QueryEngine.update_many = fast_update_many
