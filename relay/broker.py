@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
 
@@ -51,11 +53,14 @@ class Broker:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._publisher: aiormq.Channel | None = None
+        """The confirm channel itself: publishing skips aio-pika's per-message wrapping."""
 
     @property
     def ready(self) -> bool:
         return (
             self._exchange is not None
+            and self._publisher is not None
             and self._connection is not None
             and not self._connection.is_closed
             and self._channel is not None
@@ -80,6 +85,7 @@ class Broker:
             )
             if self._archive_queue:
                 await self._declare_archive(self._channel, self._exchange)
+            self._publisher = cast("aiormq.Channel", await self._channel.get_underlay_channel())
         except _TRANSPORT_ERRORS as e:
             await self.close()
             raise BrokerUnavailableError(_describe(e)) from e
@@ -113,11 +119,19 @@ class Broker:
 
     async def publish(self, outgoing: Outgoing) -> None:
         """Publishes and waits for the confirm; PublishRefusedError or BrokerUnavailableError."""
-        exchange = self._exchange
-        if exchange is None or not self.ready:
+        publisher = self._publisher
+        if publisher is None or not self.ready:
             raise BrokerUnavailableError("not connected")
         try:
-            await exchange.publish(outgoing.message, outgoing.routing_key, mandatory=True)
+            # wait=False: no drain per message; the confirm (awaited) is the backpressure.
+            await publisher.basic_publish(
+                outgoing.body,
+                exchange=self._exchange_name,
+                routing_key=outgoing.routing_key,
+                properties=outgoing.properties,
+                mandatory=True,
+                wait=False,
+            )
         except PublishError as e:
             raise PublishRefusedError(f"returned by the broker: {_describe(e)}") from e
         except DeliveryError as e:
@@ -134,11 +148,11 @@ class Broker:
     def lost(self, error: BaseException) -> None:
         """The connection is unusable (a failure, or confirms that never came)."""
         self.state.down(_describe(error))
-        self._exchange = None
+        self._exchange = self._publisher = None
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
-        self._channel = self._exchange = None
+        self._channel = self._exchange = self._publisher = None
         if connection is None:
             return
         connection.close_callbacks.discard(self._on_close)

@@ -14,31 +14,38 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from aio_pika import DeliveryMode, Message
+from pamqp.commands import Basic
 
 from relay.errors import UnpublishableEventError
 from relay.records import StoredEvent
 
 APP_ID = "boundbox"
 CONTENT_TYPE = "application/json"
+PERSISTENT = 2  # AMQP delivery mode
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message ready to publish, and where it goes."""
+    """A message ready to publish, and where it goes: the AMQP body and properties as sent."""
 
     routing_key: str
-    message: Message
+    body: bytes
+    properties: Basic.Properties
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return dict(self.properties.headers or {})
 
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds (BSON's precision), e.g. 2026-01-02T03:04:05.678Z."""
-    if moment.tzinfo is None:  # pymongo without tz_aware returns naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    offset = moment.utcoffset()  # None when naive: pymongo without tz_aware returns naive UTC
+    if offset:
+        moment -= offset
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def envelope(event: StoredEvent) -> dict[str, Any]:
@@ -79,15 +86,14 @@ def headers(event: StoredEvent) -> dict[str, Any]:
 
 def build(event: StoredEvent) -> Outgoing:
     """The message for `event`; raises UnpublishableEventError when it cannot be serialized."""
-    message = Message(
-        body(event),
+    properties = Basic.Properties(
         headers=headers(event),
         content_type=CONTENT_TYPE,
-        delivery_mode=DeliveryMode.PERSISTENT,
+        delivery_mode=PERSISTENT,
         correlation_id=event.headers.correlation_id or str(event.id),
         message_id=str(event.id),
         timestamp=event.occurred_at,
-        type=event.type,
+        message_type=event.type,
         app_id=APP_ID,
     )
-    return Outgoing(routing_key=event.routing_key, message=message)
+    return Outgoing(routing_key=event.routing_key, body=body(event), properties=properties)

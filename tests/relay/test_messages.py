@@ -40,7 +40,7 @@ def document(**changes: Any) -> dict[str, Any]:
 
 def test_the_body_is_the_json_envelope() -> None:
     outgoing = build(parse(document()))
-    assert json.loads(outgoing.message.body) == {
+    assert json.loads(outgoing.body) == {
         "id": str(EVENT_ID),
         "type": "order.placed",
         "aggregate_type": "order",
@@ -53,14 +53,14 @@ def test_the_body_is_the_json_envelope() -> None:
 
 def test_properties_and_headers() -> None:
     outgoing = build(parse(document()))
-    message = outgoing.message
+    message = outgoing.properties
     assert outgoing.routing_key == "order.placed"
     assert message.message_id == str(EVENT_ID)
-    assert message.type == "order.placed"
+    assert message.message_type == "order.placed"
     assert message.content_type == "application/json"
     assert message.app_id == "boundbox"
     assert message.correlation_id == "req-9"
-    assert message.delivery_mode == DeliveryMode.PERSISTENT
+    assert message.delivery_mode == DeliveryMode.PERSISTENT.value
     assert message.timestamp == OCCURRED
     assert message.headers == {
         "aggregate_type": "order",
@@ -71,7 +71,7 @@ def test_properties_and_headers() -> None:
 
 def test_trace_and_causation_travel_as_headers_when_present() -> None:
     headers = {"correlation_id": None, "causation_id": "cmd-1", "traceparent": "00-ab-cd-01"}
-    message = build(parse(document(headers=headers))).message
+    message = build(parse(document(headers=headers))).properties
     assert message.headers["traceparent"] == "00-ab-cd-01"
     assert message.headers["causation_id"] == "cmd-1"
     assert message.correlation_id == str(EVENT_ID)  # no context: the event starts the conversation
@@ -79,7 +79,7 @@ def test_trace_and_causation_travel_as_headers_when_present() -> None:
 
 def test_the_id_may_come_back_as_raw_bytes() -> None:
     """The dev database returns a UUID `_id` as its 16 bytes."""
-    assert build(parse(document(_id=EVENT_ID.bytes))).message.message_id == str(EVENT_ID)
+    assert build(parse(document(_id=EVENT_ID.bytes))).properties.message_id == str(EVENT_ID)
 
 
 def test_occurred_at_is_utc_whatever_the_zone() -> None:
