@@ -1,12 +1,12 @@
-"""Flat `$set` / `$currentDate` updates of many documents as one SQL statement.
+"""Flat `$set` / `$currentDate` updates of many documents in SQL, without decoding them.
 
 The engine updates one document at a time: it reads every match and decodes its JSON, then per
 document reads and decodes it again, writes it back, and reads and decodes it once more. For the
 most common bulk update (flip a status, stamp a time, as a relay marking events published does)
-that costs about 100 µs per document. This module runs such an `update_many` as one
-`UPDATE ... SET data = json_set(...)`, restricted by the WHERE clause the engine's own `find`
-builds for the filter, so it changes exactly the documents the engine would have changed and
-writes the same JSON the engine writes.
+that costs about 100 µs per document. This module runs such an `update_many` as two statements:
+one SELECT of the matching rows, with the WHERE clause the engine's own `find` builds for the
+filter, and one `UPDATE ... SET data = json_set(...)` of those rows. It changes exactly the
+documents the engine would have changed and writes the same JSON the engine writes.
 
 Only plain cases take this path: top-level fields, string / integer / null values, `$currentDate`
 as a date, filters of equality, comparisons, `$in` and `$nin` on strings and integers. Anything
@@ -16,6 +16,7 @@ statement SQLite refuses (a unique index, a validator) goes to the engine unchan
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -117,23 +118,26 @@ def fast_update_many(
     sets, dates = update.get("$set", {}), update.get("$currentDate", {})
     assignments = [f"'$.{name}', ?" for name in sets]
     assignments += [f"'$.{name}', {fn}_object('$date', {NOW})" for name in dates]
-    condition = where or "WHERE 1"
+    matching = f"SELECT id FROM {table} {where}"
+    condition = "WHERE id IN (SELECT value FROM json_each(?))"
     changed_params: list[Any] = []
     if not dates:  # a `$currentDate` changes every match; a `$set` may change none
         unchanged, changed_params = _unchanged(fn, sets)
         condition += f" AND NOT ({unchanged})"
     db = collection.db
     try:
-        matched = db.execute(f"SELECT COUNT(*) FROM {table} {where}", where_params).fetchone()[0]
+        ids = [row[0] for row in db.execute(matching, where_params)]  # the filter, evaluated once
+        if not ids:
+            return UpdateResult(matched_count=0, modified_count=0, upserted_id=None)
         cursor = db.execute(
             f"UPDATE {table} SET data = {fn}_set(data, {', '.join(assignments)}) {condition}",
-            [*sets.values(), *where_params, *changed_params],
+            [*sets.values(), json.dumps(ids), *changed_params],
         )
     except sqlite3.IntegrityError:  # rolled back: the engine reports it its own way
         return _original(engine, filter, update, upsert, array_filters, session)
-    return UpdateResult(matched_count=matched, modified_count=cursor.rowcount, upserted_id=None)
+    return UpdateResult(matched_count=len(ids), modified_count=cursor.rowcount, upserted_id=None)
 
 
 def enable_fast_updates() -> None:
-    """Routes the engine's `update_many` through the single-statement path where it applies."""
+    """Routes the engine's `update_many` through the SQL path where it applies."""
     QueryEngine.update_many = fast_update_many

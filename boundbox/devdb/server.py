@@ -6,7 +6,7 @@ use), serializes transactions per database through `Gates`, and adds what real M
 rely on: a transaction lifetime, aborting the transactions of clients that went away,
 idempotent commit retries, and the `failCommand` failpoint for fault-injection tests.
 Two engine paths are replaced for speed: TTL purges run at mongod's pace (`ttl`), and plain
-bulk `$set` / `$currentDate` updates run as one SQL statement (`fast_updates`).
+bulk `$set` / `$currentDate` updates run in SQL, without decoding documents (`fast_updates`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Bulk `$set` / `$currentDate` updates: one SQL statement in the dev database, same results.
+"""Bulk `$set` / `$currentDate` updates: done in SQL by the dev database, same results.
 
-The engine-level tests compare the single-statement path with the engine's own, document by
+The engine-level tests compare the SQL path with the engine's own, document by
 document, on twin in-memory engines. The wire-level tests state MongoDB's semantics for such
 updates and run against whatever server is under test (real MongoDB too).
 """
@@ -82,7 +82,7 @@ def outcomes(collection: Any) -> tuple[list[object], list[dict[str, Any]]]:
 
 
 @pytest.mark.usefixtures("restore_engine")
-def test_the_single_statement_path_changes_what_the_engine_would(
+def test_the_sql_path_changes_what_the_engine_would(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     expected = outcomes(engine(fast=False))
@@ -101,7 +101,7 @@ def test_the_single_statement_path_changes_what_the_engine_would(
     assert results[0] == (4, 4) and results[1] == (4, 0) and results[5] == "IntegrityError"
 
 
-def test_only_plain_updates_and_filters_take_the_single_statement_path() -> None:
+def test_only_plain_updates_and_filters_take_the_sql_path() -> None:
     assert fast_updates.plain_update({"$set": {"s": "x", "n": 1, "z": None}})
     assert fast_updates.plain_update({"$currentDate": {"at": True}})
     assert not fast_updates.plain_update({"$set": {"flag": True}})  # JSON true, not 1
