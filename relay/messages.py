@@ -25,6 +25,7 @@ from relay.records import StoredEvent
 APP_ID = "boundbox"
 CONTENT_TYPE = "application/json"
 PERSISTENT = 2  # AMQP delivery mode
+_JSON = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,9 @@ def iso_utc(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def envelope(event: StoredEvent) -> dict[str, Any]:
+def envelope(event: StoredEvent, event_id: str | None = None) -> dict[str, Any]:
     return {
-        "id": str(event.id),
+        "id": event_id or str(event.id),
         "type": event.type,
         "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id,
@@ -60,12 +61,10 @@ def envelope(event: StoredEvent) -> dict[str, Any]:
     }
 
 
-def body(event: StoredEvent) -> bytes:
+def body(event: StoredEvent, event_id: str | None = None) -> bytes:
     """The UTF-8 JSON envelope; raises UnpublishableEventError when the payload is not JSON."""
     try:
-        text = json.dumps(
-            envelope(event), allow_nan=False, ensure_ascii=False, separators=(",", ":")
-        )
+        text = _JSON.encode(envelope(event, event_id))
     except (TypeError, ValueError) as e:
         raise UnpublishableEventError(f"payload is not JSON: {e}") from e
     return text.encode()
@@ -86,14 +85,17 @@ def headers(event: StoredEvent) -> dict[str, Any]:
 
 def build(event: StoredEvent) -> Outgoing:
     """The message for `event`; raises UnpublishableEventError when it cannot be serialized."""
+    event_id = str(event.id)
     properties = Basic.Properties(
         headers=headers(event),
         content_type=CONTENT_TYPE,
         delivery_mode=PERSISTENT,
-        correlation_id=event.headers.correlation_id or str(event.id),
-        message_id=str(event.id),
+        correlation_id=event.headers.correlation_id or event_id,
+        message_id=event_id,
         timestamp=event.occurred_at,
         message_type=event.type,
         app_id=APP_ID,
     )
-    return Outgoing(routing_key=event.routing_key, body=body(event), properties=properties)
+    return Outgoing(
+        routing_key=event.routing_key, body=body(event, event_id), properties=properties
+    )
