@@ -14,6 +14,7 @@ import secrets
 import signal
 import socket
 
+from boundbox import runtime
 from boundbox.settings import Settings
 from outbox.events import OutboxEvent
 from relay import mongo
@@ -33,7 +34,7 @@ log = logging.getLogger("boundbox.relay")
 
 def run(settings: Settings) -> int:
     """Runs the relay until SIGTERM or SIGINT; raises RelayStartError when it cannot start."""
-    return asyncio.run(_until_signalled(settings))
+    return runtime.run(_until_signalled(settings))
 
 
 async def _until_signalled(settings: Settings) -> int:

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from boundbox import runtime
 from boundbox.devdb.server import DevDatabase, DevDatabaseError
 
 log = logging.getLogger("boundbox.devdb")
@@ -39,7 +40,7 @@ def run(
     host: str, port: int, data_dir: Path | None, lifetime: float, ttl_interval: float = 60.0
 ) -> int:
     try:
-        asyncio.run(serve(host, port, data_dir, lifetime, ttl_interval))
+        runtime.run(serve(host, port, data_dir, lifetime, ttl_interval))
     except DevDatabaseError as e:
         print(f"boundbox devdb: {e}", file=sys.stderr)
         return 1

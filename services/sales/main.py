@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -11,6 +10,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from boundbox import runtime
 from boundbox.settings import Settings
 from outbox import RetryPolicy
 from outbox.consumer import (
@@ -85,4 +85,4 @@ async def main(settings: Settings) -> int:
 
 def run(settings: Settings) -> int:
     """Runs the sales consumer until SIGTERM or SIGINT; the exit code."""
-    return asyncio.run(main(settings))
+    return runtime.run(main(settings))
