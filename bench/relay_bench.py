@@ -1,8 +1,9 @@
 """The relay's throughput and latency, beside the raw ceilings of the broker and the database.
 
 In one run, against the same broker and database:
-- (a) raw aio-pika publishing with pipelined confirms (batches of BATCH, persistent messages of
-  the relay's size, mandatory, a bound classic queue): the broker's ceiling;
+- (a) raw aio-pika publishing with pipelined confirms (batches of BATCH, mandatory, a bound
+  classic queue) of the very messages the relay sends for such events, built beforehand: the
+  broker's ceiling for them;
 - (b) raw read-and-mark of outbox documents: read BATCH pending events, mark exactly those
   published (by their unique key, grouped by version; the dev database cannot match UUID
   `_id`s), and for reference the same by `_id` on ObjectId-keyed copies;
@@ -23,6 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 from beanie import init_beanie
@@ -30,16 +32,21 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 import outbox
+from bench import cpu
 from bench.support import median, mongodb, percentile, save
+from boundbox import runtime
 from boundbox.settings import Settings
 from outbox.events import partition_of
 from relay.main import serve
+from relay.messages import build
 from relay.metrics import Metrics
+from relay.records import parse
 from relay.retention import retention_index
 from relay.store import OutboxStore
 from tests.support.processes import eventually
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+DEFAULT_PORTS = {"mongodb": 27017, "amqp": 5672}
 EVENTS = 10_000
 BATCH = 500
 AGGREGATES = 2_000  # the backlog: 5 versions each, interleaved
@@ -48,6 +55,14 @@ LATENCY_SECONDS = 12.0
 ROUNDS = 3
 TARGET_RATIO, TARGET_P99_MS = 0.7, 100.0
 Client = AsyncMongoClient[dict[str, Any]]
+CORES = os.cpu_count() or 1
+
+
+def server_pid(url: str) -> int | None:
+    """The process serving `url` when it runs on this machine."""
+    parsed = urlsplit(url.split(",")[0])
+    local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    return cpu.listener_pid(parsed.port or DEFAULT_PORTS[parsed.scheme]) if local else None
 
 
 def outbox_document(n: int, *, object_id: bool = False) -> dict[str, Any]:
@@ -70,6 +85,23 @@ def outbox_document(n: int, *, object_id: bool = False) -> dict[str, Any]:
     }
 
 
+def relay_message(n: int) -> aio_pika.Message:
+    """The message the relay sends for event n, as a plain aio-pika message."""
+    outgoing = build(parse(outbox_document(n)))
+    properties = outgoing.properties
+    return aio_pika.Message(
+        outgoing.body,
+        headers=properties.headers,
+        content_type=properties.content_type,
+        delivery_mode=aio_pika.DeliveryMode(properties.delivery_mode),
+        correlation_id=properties.correlation_id,
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        type=properties.message_type,
+        app_id=properties.app_id,
+    )
+
+
 async def raw_publish(exchange_name: str) -> float:
     """(a) messages/s: batches published concurrently on one confirm channel."""
     connection = await aio_pika.connect(
@@ -82,22 +114,13 @@ async def raw_publish(exchange_name: str) -> float:
         )
         queue = await channel.declare_queue(f"{exchange_name}.raw", durable=True)
         await queue.bind(exchange, "#")
-        body = b'{"id":"' + str(uuid.uuid4()).encode() + b'","payload":' + b'"x"' * 60 + b"}"
+        messages = [relay_message(n) for n in range(EVENTS)]
         started = time.perf_counter()
         for start in range(0, EVENTS, BATCH):
             await asyncio.gather(
                 *(
-                    exchange.publish(
-                        aio_pika.Message(
-                            body,
-                            message_id=str(n),
-                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            headers={"aggregate_id": f"a-{n}", "aggregate_version": 1},
-                        ),
-                        "order.changed",
-                        mandatory=True,
-                    )
-                    for n in range(start, start + BATCH)
+                    exchange.publish(message, "order.changed", mandatory=True)
+                    for message in messages[start : start + BATCH]
                 )
             )
         rate = EVENTS / (time.perf_counter() - started)
@@ -175,7 +198,7 @@ async def record_one(aggregate_id: str) -> outbox.OutboxEvent:
 
 
 async def relay_run(
-    client: Client, url: str, exchange_name: str, *, latency: bool
+    client: Client, url: str, exchange_name: str, *, latency: bool, pids: dict[str, int | None]
 ) -> dict[str, Any]:
     """The drain of a recorded backlog, then (`latency`) commit→delivery at a steady rate."""
     name = "bench_relay"
@@ -219,12 +242,16 @@ async def relay_run(
             return probe
 
         await eventually(reached("boundbox_relay_leases_held", 64), within=60, interval=0.005)
-        started = time.perf_counter()
-        await eventually(
-            reached("boundbox_relay_published_total", EVENTS), within=600, interval=0.005
-        )
-        drain = EVENTS / (time.perf_counter() - started)
-        result: dict[str, Any] = {"drain_events_per_s": drain}
+        with cpu.measuring(pids) as usage:
+            started = time.perf_counter()
+            await eventually(
+                reached("boundbox_relay_published_total", EVENTS), within=600, interval=0.005
+            )
+            drain = EVENTS / (time.perf_counter() - started)
+        result: dict[str, Any] = {
+            "drain_events_per_s": drain,
+            "drain_cpu_us_per_event": usage.per_event_us(EVENTS),
+        }
         await queue.purge()
         if latency:
             result |= await latency_run(database, queue)
@@ -288,15 +315,22 @@ async def steady_latencies(received: dict[str, float]) -> list[float]:
 async def measure(url: str) -> dict[str, Any]:
     """ROUNDS rounds of (a), (b) and the drain side by side; latency after the last drain."""
     exchange_name = f"bench.relay.{uuid.uuid4().hex[:8]}"
-    publish, by_key, drains, ratios = [], [], [], []
+    publish, by_key, drains, ratios, ceilings = [], [], [], [], []
+    pids = {"relay": os.getpid(), "database": server_pid(url), "broker": server_pid(AMQP_URL)}
     async with AsyncMongoClient(url, uuidRepresentation="standard", tz_aware=True) as client:
         by_id = await raw_read_and_mark(client, object_id=True)
         for number in range(ROUNDS):
             publish.append(await raw_publish(exchange_name))
             by_key.append(await raw_read_and_mark(client, object_id=False))
-            run = await relay_run(client, url, exchange_name, latency=number == ROUNDS - 1)
+            run = await relay_run(
+                client, url, exchange_name, latency=number == ROUNDS - 1, pids=pids
+            )
             drains.append(run["drain_events_per_s"])
             ratios.append(drains[-1] / min(publish[-1], by_key[-1]))
+            cpu_us = run["drain_cpu_us_per_event"]
+            if len(cpu_us) == len(pids):  # every process measured: the machine's ceiling
+                ceilings.append(CORES / sum(cpu_us.values()) * 1e6)
+    ceiling = median(ceilings) if ceilings else None
     return {
         "events": EVENTS,
         "rounds": ROUNDS,
@@ -308,6 +342,12 @@ async def measure(url: str) -> dict[str, Any]:
         "drain_events_per_s": median(drains),
         "drain_ratio": median(ratios),
         "drain_ratios": ratios,
+        "cores": CORES,
+        "cpu_ceiling_events_per_s": ceiling,
+        "cpu_ceiling_ratio": None
+        if ceiling is None
+        else ceiling / min(median(publish), median(by_key)),
+        "drain_of_cpu_ceiling": None if ceiling is None else median(drains) / ceiling,
         "target_ratio": TARGET_RATIO,
         "target_p99_ms": TARGET_P99_MS,
     }
@@ -316,7 +356,7 @@ async def measure(url: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Takes no options."""
     with mongodb() as url:
-        result = asyncio.run(measure(url))
+        result = runtime.run(measure(url))
     path = save("relay", result)
     print(
         f"relay: drain of {EVENTS} events, latency at {LATENCY_RATE:g}/s, raw ceilings beside "
@@ -336,9 +376,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"  same, TTL index dropped (diagnostic)  : "
         f"{result['latency_without_ttl_index_p50_ms']:6.1f} / "
         f"{result['latency_without_ttl_index_p99_ms']:6.1f} ms\n"
+        f"{cpu_lines(result)}"
         f"  saved to {path}"
     )
     return result
+
+
+def cpu_lines(result: dict[str, Any]) -> str:
+    """Where the machine's CPU caps the drain, when every process could be measured."""
+    used = result["drain_cpu_us_per_event"]
+    if result["cpu_ceiling_events_per_s"] is None:
+        return "  (CPU figures need the database and broker on this machine, and Linux)\n"
+    return (
+        f"  CPU per drained event (last round)  : "
+        f"{', '.join(f'{name} {us:.0f}' for name, us in used.items())} us\n"
+        f"  CPU-bound drain ceiling, {result['cores']} cores   : "
+        f"{result['cpu_ceiling_events_per_s']:8.0f} events/s = "
+        f"{result['cpu_ceiling_ratio']:.2f} x min(a, b); "
+        f"the drain reaches {result['drain_of_cpu_ceiling']:.2f} of it\n"
+    )
 
 
 if __name__ == "__main__":
