@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
+import pytest
 from aio_pika.abc import AbstractRobustChannel
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -14,6 +17,7 @@ from tests.consumer.messages import event_message, publish, raw_message, take
 from tests.sales.conftest import SalesProcess, StartSales
 from tests.sales.factories import order_payload
 from tests.support.processes import eventually
+from tests.support.tcp_proxy import TcpProxy
 
 PROCESSED = "boundbox_consumer_processed_total"
 DUPLICATES = "boundbox_consumer_duplicates_total"
@@ -169,6 +173,48 @@ async def test_the_read_api_answers_404_for_unknown_ids_and_health_on_the_same_p
     assert health.json() == {"status": "ok", "database": True, "broker": True, "consuming": True}
     metrics = await sales.http.get("/metrics")
     assert "boundbox_consumer_broker_connected" in metrics.text
+
+
+async def test_the_read_api_answers_503_while_mongodb_is_unreachable_then_recovers(
+    start_sales: StartSales, mongodb_url: str
+) -> None:
+    server = urlsplit(mongodb_url)
+    if "," in server.netloc:
+        pytest.skip("the proxy stands in front of one server; MONGODB_URL names several")
+    proxy = await TcpProxy(server.hostname or "127.0.0.1", server.port or 27017).start()
+    try:
+        proxied = mongodb_url.replace(server.netloc, f"127.0.0.1:{proxy.port}", 1)
+        sales = await start_sales(MONGODB_URL=proxied)
+        assert (await sales.http.get("/sales/products/p-1")).status_code == 404
+
+        await proxy.cut()
+        answers: list[httpx.Response] = []
+
+        async def unavailable() -> bool:  # after the server selection timeout (5 s)
+            response = await sales.http.get("/sales/products/p-1", timeout=20)
+            answers.append(response)
+            return response.status_code == 503
+
+        await eventually(unavailable, within=30)
+        assert {r.status_code for r in answers} <= {404, 503}  # never a 500
+        response = answers[-1]
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert (body["status"], body["code"]) == (503, "unavailable")
+        assert body["detail"] in {
+            "MongoDB is not reachable",
+            "the sales database is not ready yet",
+        }
+
+        await proxy.restore()
+
+        async def answering() -> bool:
+            response = await sales.http.get("/sales/products/p-1", timeout=20)
+            return response.status_code == 404
+
+        await eventually(answering, within=30)
+    finally:
+        await proxy.close()
 
 
 async def test_sigterm_stops_consuming_and_exits_0(
