@@ -61,8 +61,9 @@ CORES = os.cpu_count() or 1
 def server_pid(url: str) -> int | None:
     """The process serving `url` when it runs on this machine."""
     parsed = urlsplit(url.split(",")[0])
+    port = parsed.port or DEFAULT_PORTS.get(parsed.scheme)
     local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
-    return cpu.listener_pid(parsed.port or DEFAULT_PORTS[parsed.scheme]) if local else None
+    return cpu.listener_pid(port) if local and port else None
 
 
 def outbox_document(n: int, *, object_id: bool = False) -> dict[str, Any]:

@@ -49,9 +49,9 @@ def iso_utc(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def envelope(event: StoredEvent, event_id: str | None = None) -> dict[str, Any]:
+def envelope(event: StoredEvent, event_id: str) -> dict[str, Any]:
     return {
-        "id": event_id or str(event.id),
+        "id": event_id,
         "type": event.type,
         "aggregate_type": event.aggregate_type,
         "aggregate_id": event.aggregate_id,
@@ -61,7 +61,7 @@ def envelope(event: StoredEvent, event_id: str | None = None) -> dict[str, Any]:
     }
 
 
-def body(event: StoredEvent, event_id: str | None = None) -> bytes:
+def body(event: StoredEvent, event_id: str) -> bytes:
     """The UTF-8 JSON envelope; raises UnpublishableEventError when the payload is not JSON."""
     try:
         text = _JSON.encode(envelope(event, event_id))

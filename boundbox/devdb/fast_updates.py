@@ -6,7 +6,9 @@ most common bulk update (flip a status, stamp a time, as a relay marking events 
 that costs about 100 µs per document. This module runs such an `update_many` as two statements:
 one SELECT of the matching rows, with the WHERE clause the engine's own `find` builds for the
 filter, and one `UPDATE ... SET data = json_set(...)` of those rows. It changes exactly the
-documents the engine would have changed and writes the same JSON the engine writes.
+documents `find` returns for the filter and writes the JSON the engine writes. (The engine's
+own `update_many` may translate a filter differently: on an indexed field `find` treats an
+equality as scalar, its update also matches arrays holding the value.)
 
 Only plain cases take this path: top-level fields, string / integer / null values, `$currentDate`
 as a date, filters of equality, comparisons, `$in` and `$nin` on strings and integers. Anything
