@@ -14,7 +14,8 @@ from typing import cast
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
-from aiormq.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError, PublishError
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 
 from relay.errors import BrokerUnavailableError, PublishRefusedError
 from relay.health import Backoff, Dependency
@@ -22,7 +23,9 @@ from relay.messages import Outgoing
 
 log = logging.getLogger("boundbox.relay.broker")
 
-_TRANSPORT_ERRORS = (AMQPError, ChannelInvalidStateError, OSError, TimeoutError)
+# aio-pika's own list of what a lost or refused connection raises (aiormq ends a handshake with
+# a connection already at EOF with StopAsyncIteration, for one), and confirms that timed out.
+_TRANSPORT_ERRORS = (*CONNECTION_EXCEPTIONS, ChannelInvalidStateError, TimeoutError)
 
 
 def _cancelled_by_broker(error: asyncio.CancelledError) -> bool:
