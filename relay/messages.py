@@ -36,10 +36,6 @@ class Outgoing:
     body: bytes
     properties: Basic.Properties
 
-    @property
-    def headers(self) -> dict[str, Any]:
-        return dict(self.properties.headers or {})
-
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds (BSON's precision), e.g. 2026-01-02T03:04:05.678Z."""

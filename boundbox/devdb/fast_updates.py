@@ -47,27 +47,23 @@ def _field(name: object) -> bool:
     return isinstance(name, str) and name != "_id" and FIELD.fullmatch(name) is not None
 
 
+def _plain_condition(condition: object) -> bool:
+    if not isinstance(condition, dict):
+        return _scalar(condition)
+    return bool(condition) and all(
+        (operator in COMPARISONS and _scalar(operand))
+        or (
+            operator in MEMBERSHIP
+            and isinstance(operand, list)
+            and all(_scalar(value) for value in operand)
+        )
+        for operator, operand in condition.items()
+    )
+
+
 def plain_filter(query: Mapping[str, Any]) -> bool:
     """Top-level fields compared with strings or integers: what `find` evaluates in SQL."""
-    for name, condition in query.items():
-        if not _field(name):
-            return False
-        if not isinstance(condition, dict):
-            if not _scalar(condition):
-                return False
-            continue
-        if not condition:
-            return False
-        for operator, operand in condition.items():
-            if operator in COMPARISONS:
-                if not _scalar(operand):
-                    return False
-            elif operator in MEMBERSHIP:
-                if not isinstance(operand, list) or not all(_scalar(v) for v in operand):
-                    return False
-            else:
-                return False
-    return True
+    return all(_field(name) and _plain_condition(value) for name, value in query.items())
 
 
 def plain_update(update: Mapping[str, Any]) -> bool:
@@ -111,7 +107,7 @@ def fast_update_many(
         return _original(engine, filter, update, upsert, array_filters, session)
     collection = engine.collection
     validate_session(session, collection._database)
-    built = engine.helpers._build_simple_where_clause(engine.helpers._normalize_id_query(filter))
+    built = engine.helpers._build_simple_where_clause(filter)  # no `_id`: nothing to normalize
     if built is None or built[2]:  # evaluated in Python, or with temporary tables
         return _original(engine, filter, update, upsert, array_filters, session)
     where, where_params, _ = built

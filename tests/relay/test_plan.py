@@ -156,7 +156,7 @@ class RecordingBroker:
 
     async def publish(self, outgoing: Outgoing) -> None:
         await asyncio.sleep(0)
-        headers = outgoing.headers
+        headers = outgoing.properties.headers or {}
         version = int(headers["aggregate_version"])  # type: ignore[arg-type]
         if self.drop_after is not None and len(self.sent) >= self.drop_after:
             raise BrokerUnavailableError("connection reset")
