@@ -20,6 +20,7 @@ from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishEr
 from relay.errors import BrokerUnavailableError, PublishRefusedError
 from relay.health import Backoff, Dependency
 from relay.messages import Outgoing
+from relay.pipeline import Pipeline, UnencodableMessageError
 
 log = logging.getLogger("boundbox.relay.broker")
 
@@ -56,14 +57,14 @@ class Broker:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self._publisher: aiormq.Channel | None = None
-        """The confirm channel itself: publishing skips aio-pika's per-message wrapping."""
+        self._pipeline: Pipeline | None = None
+        """On the confirm channel itself: no per-message wrapping, one write per loop turn."""
 
     @property
     def ready(self) -> bool:
         return (
             self._exchange is not None
-            and self._publisher is not None
+            and self._pipeline is not None
             and self._connection is not None
             and not self._connection.is_closed
             and self._channel is not None
@@ -88,7 +89,8 @@ class Broker:
             )
             if self._archive_queue:
                 await self._declare_archive(self._channel, self._exchange)
-            self._publisher = cast("aiormq.Channel", await self._channel.get_underlay_channel())
+            underlay = cast("aiormq.Channel", await self._channel.get_underlay_channel())
+            self._pipeline = Pipeline(underlay, self._exchange_name)
         except _TRANSPORT_ERRORS as e:
             await self.close()
             raise BrokerUnavailableError(_describe(e)) from e
@@ -122,19 +124,13 @@ class Broker:
 
     async def publish(self, outgoing: Outgoing) -> None:
         """Publishes and waits for the confirm; PublishRefusedError or BrokerUnavailableError."""
-        publisher = self._publisher
-        if publisher is None or not self.ready:
+        pipeline = self._pipeline
+        if pipeline is None or not self.ready:
             raise BrokerUnavailableError("not connected")
         try:
-            # wait=False: no drain per message; the confirm (awaited) is the backpressure.
-            await publisher.basic_publish(
-                outgoing.body,
-                exchange=self._exchange_name,
-                routing_key=outgoing.routing_key,
-                properties=outgoing.properties,
-                mandatory=True,
-                wait=False,
-            )
+            await pipeline.publish(outgoing)  # the awaited confirm is the backpressure
+        except UnencodableMessageError as e:
+            raise PublishRefusedError(f"not encodable as AMQP: {e}") from e
         except PublishError as e:
             raise PublishRefusedError(f"returned by the broker: {_describe(e)}") from e
         except DeliveryError as e:
@@ -151,11 +147,11 @@ class Broker:
     def lost(self, error: BaseException) -> None:
         """The connection is unusable (a failure, or confirms that never came)."""
         self.state.down(_describe(error))
-        self._exchange = self._publisher = None
+        self._exchange = self._pipeline = None
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
-        self._channel = self._exchange = self._publisher = None
+        self._channel = self._exchange = self._pipeline = None
         if connection is None:
             return
         connection.close_callbacks.discard(self._on_close)
