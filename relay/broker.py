@@ -18,9 +18,10 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 
 from relay.errors import BrokerUnavailableError, PublishRefusedError
+from relay.frames import UnencodableMessageError
 from relay.health import Backoff, Dependency
 from relay.messages import Outgoing
-from relay.pipeline import Pipeline, UnencodableMessageError
+from relay.pipeline import Pipeline
 
 log = logging.getLogger("boundbox.relay.broker")
 

@@ -17,25 +17,14 @@ nothing but this pipeline's publishing.
 from __future__ import annotations
 
 import asyncio
-import struct
 from typing import Any
 
 import aiormq
 from aiormq.abc import ChannelFrame
 from aiormq.exceptions import ChannelInvalidStateError
-from pamqp import constants, frame
-from pamqp.commands import Basic
-from pamqp.header import ContentHeader
 
+from relay.frames import PublishFrames
 from relay.messages import Outgoing
-
-_BODY_FRAME_HEAD = struct.Struct(">BHI")  # type, channel, size
-_FRAME_END = bytes([constants.FRAME_END])
-_METHOD_FRAMES_KEPT = 1024  # marshalled Basic.Publish frames, by routing key
-
-
-class UnencodableMessageError(ValueError):
-    """The message cannot be put in AMQP frames (a header value AMQP has no type for, say)."""
 
 
 class Pipeline:
@@ -43,10 +32,11 @@ class Pipeline:
         if not channel.publisher_confirms:
             raise ValueError("the pipeline needs a channel in confirm mode")
         self._channel = channel
-        self._exchange = exchange
-        self._number = channel.number
-        self._body_max = channel.max_content_size
-        self._method_frames: dict[str, bytes] = {}
+        self._encoder = PublishFrames(
+            channel=channel.number,
+            exchange=exchange,
+            frame_max=channel.connection.connection_tune.frame_max,
+        )
         self._frames: list[bytes] = []
         self._flush_scheduled = False
         self._putting: asyncio.Task[None] | None = None
@@ -60,7 +50,7 @@ class Pipeline:
         channel = self._channel
         if channel.is_closed:
             raise ChannelInvalidStateError("the channel is closed")
-        frames = self._encode(outgoing)
+        frames = self._encoder.encode(outgoing)
         channel.delivery_tag += 1
         delivery_tag = channel.delivery_tag
         confirmation = channel.create_future()
@@ -79,33 +69,6 @@ class Pipeline:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
         return confirmation
-
-    def _encode(self, outgoing: Outgoing) -> list[bytes]:
-        body = outgoing.body
-        try:
-            header = frame.marshal(
-                ContentHeader(body_size=len(body), properties=outgoing.properties), self._number
-            )
-            frames = [self._method_frame(outgoing.routing_key), header]
-        except (TypeError, ValueError, UnicodeEncodeError) as e:
-            raise UnencodableMessageError(str(e) or type(e).__name__) from e
-        for start in range(0, len(body), self._body_max):
-            chunk = body[start : start + self._body_max]
-            frames += [_BODY_FRAME_HEAD.pack(constants.FRAME_BODY, self._number, len(chunk))]
-            frames += [chunk, _FRAME_END]
-        return frames
-
-    def _method_frame(self, routing_key: str) -> bytes:
-        marshalled = self._method_frames.get(routing_key)
-        if marshalled is None:
-            if len(routing_key.encode()) > 255:
-                raise ValueError("the routing key is longer than 255 bytes")
-            method = Basic.Publish(exchange=self._exchange, routing_key=routing_key, mandatory=True)
-            marshalled = frame.marshal(method, self._number)
-            if len(self._method_frames) >= _METHOD_FRAMES_KEPT:
-                self._method_frames.clear()
-            self._method_frames[routing_key] = marshalled
-        return marshalled
 
     def _flush(self) -> None:
         """Hands this turn's frames to the connection's writer, after any earlier ones."""

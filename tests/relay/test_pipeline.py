@@ -13,8 +13,9 @@ import pytest
 from aiormq.exceptions import PublishError
 from pamqp.commands import Basic
 
+from relay.frames import UnencodableMessageError
 from relay.messages import Outgoing
-from relay.pipeline import Pipeline, UnencodableMessageError
+from relay.pipeline import Pipeline
 from tests.relay.support import AMQP_URL, Consumer
 from tests.support.tcp_proxy import TcpProxy
 
