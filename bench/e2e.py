@@ -197,6 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await tap.close()
         stack.stop()
+        await stack.delete_broker_objects()
 
     publish = [tap.arrivals[i][1] - placed[i] for i in placed]
     consume = [consumed[i] - placed[i] for i in placed]

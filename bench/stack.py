@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import aio_pika
+
 from tests.support.processes import DevDbProcess, free_port
 
 
@@ -115,6 +117,19 @@ class Stack:
         if self.devdb is not None and self.devdb.process is not None:
             pids["devdb"] = self.devdb.process.pid
         return {name: peak_rss_mib(pid) for name, pid in pids.items()}
+
+    async def delete_broker_objects(self) -> None:
+        """Removes the run's exchange and the consumer's queues from the shared broker."""
+        if not self.env:
+            return
+        queue = f"{self.env['CONSUMER_QUEUE_PREFIX']}.sales"
+        url = self.env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+        async with await aio_pika.connect(url) as connection:
+            channel = await connection.channel()
+            for name in (queue, f"{queue}.dlq"):
+                await channel.queue_delete(name)
+            for name in (f"{queue}.dlx", self.env["EXCHANGE_NAME"]):
+                await channel.exchange_delete(name)
 
     def stop(self) -> None:
         for name in ("consumer", "relay", "api"):

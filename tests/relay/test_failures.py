@@ -169,6 +169,8 @@ async def test_an_archive_queue_makes_every_event_routable(
         assert message is not None
         assert json.loads(message.body)["type"] == "invoice.issued"
         await message.ack()
-        await queue.delete(if_unused=False, if_empty=False)
     finally:
+        channel = await connection.channel()
+        await channel.queue_delete(archive)
+        await channel.exchange_delete(exchange)
         await connection.close()

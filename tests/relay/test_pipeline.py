@@ -156,3 +156,6 @@ async def test_a_cut_connection_fails_every_pending_confirm(exchange: str) -> No
         await proxy.close()
         if not channel.connection.is_closed:
             await channel.connection.close()
+        direct = await confirm_channel(AMQP_URL, exchange)
+        await direct.exchange_delete(exchange)
+        await direct.connection.close()
