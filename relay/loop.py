@@ -2,8 +2,8 @@
 
 At least once: events are marked published only after their confirms. A batch is published
 in two halves that alternate: while one half is being published, the other (already
-confirmed) is marked and the next half is read, so a crash republishes at most one batch
-(`batch_size` events). An aggregate is never in two halves in flight at once.
+confirmed) is marked and, at the same time, the next half is read, so a crash republishes at
+most one batch (`batch_size` events). An aggregate is never in two unmarked halves at once.
 A refused event counts an attempt and waits (exponential backoff) with its aggregate held
 back; after `max_attempts` it is parked as failed.
 """
@@ -72,8 +72,9 @@ class Relay:
     async def drain(self, stop: asyncio.Event) -> bool:
         """Half-batches back to back while reads come back full; True if more may be waiting.
 
-        While half n is being published, half n-1 is marked and half n+1 is read (without
-        n's aggregates). If the database fails meanwhile, the unmarked halves are simply
+        While half n is being published, half n-1 is marked and half n+1 is read, both at
+        once; the read leaves out the aggregates of n and n-1, whose events are still pending
+        in the database. If the database fails meanwhile, the unmarked halves are simply
         published again later.
         """
         half = await self._source.next()
@@ -87,11 +88,10 @@ class Relay:
             )
             following: Batch | None = None
             try:
-                if previous is not None:
-                    await self._settle(*previous)
-                    previous = None
-                if more and not self._pausing(stop):
-                    following = await self._source.next(in_flight=half.aggregate_ids)
+                read_on = more and not self._pausing(stop)
+                unmarked = half.aggregate_ids | (previous[0].aggregate_ids if previous else set())
+                following = await self._settle_and_read(previous, unmarked if read_on else None)
+                previous = None
             finally:
                 outcome = await publishing
             previous = (half, outcome)
@@ -100,19 +100,46 @@ class Relay:
             await self._settle(*previous)
         return more and not stop.is_set()
 
+    async def _settle_and_read(
+        self, previous: tuple[Batch, Outcome] | None, excluding: set[str] | None
+    ) -> Batch | None:
+        """Settles `previous` and reads the next half without `excluding` (None: no read).
+
+        The mark and the read run at once; the first failure cancels the other and is raised
+        as it is. Refused events are recorded afterwards: the holds they add must not race
+        the read's refresh of the holds from the database.
+        """
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                if previous is not None:
+                    tasks.create_task(self._settle_confirmed(*previous))
+                reading = None
+                if excluding is not None:
+                    reading = tasks.create_task(self._source.next(in_flight=excluding))
+        except BaseExceptionGroup as failures:
+            raise failures.exceptions[0] from None  # as if run alone: the run loop catches it
+        if previous is not None:
+            await self._settle_refused(*previous)
+        return None if reading is None else reading.result()
+
     def _pausing(self, stop: asyncio.Event) -> bool:
         """Time to let the lease keeper in (or to stop): no reading ahead then."""
         return stop.is_set() or self._leases.release_pending
 
     async def _settle(self, half: Batch, outcome: Outcome) -> None:
-        now = half.read_at
+        await self._settle_confirmed(half, outcome)
+        await self._settle_refused(half, outcome)
+
+    async def _settle_confirmed(self, half: Batch, outcome: Outcome) -> None:
         if outcome.published:
             await self._mark(outcome.published)
             for published in outcome.published:
                 self._source.published.remember(published.key, published.last)
             self._metrics.published.inc(outcome.confirmed)
+
+    async def _settle_refused(self, half: Batch, outcome: Outcome) -> None:
         for item, error in outcome.refused:
-            await self._fail(item, error, now)
+            await self._fail(item, error, half.read_at)
         if outcome.interrupted:
             self._metrics.failures.labels(reason="broker").inc()
         self._metrics.batch_seconds.observe(time.perf_counter() - half.started)

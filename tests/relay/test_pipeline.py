@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aiormq
@@ -37,7 +37,7 @@ async def confirm_channel(url: str, exchange: str) -> aiormq.Channel:
     connection = await aiormq.connect(url)
     channel = await connection.channel(publisher_confirms=True)
     await channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-    return channel
+    return cast("aiormq.Channel", channel)
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ async def test_one_loop_turn_of_publishing_is_one_write(
         handed.append(len(frame.payload))
         put_nowait(frame)
 
-    queue.put_nowait = recording  # type: ignore[method-assign]  # the writer's input, observed
+    queue.put_nowait = recording  # type: ignore[method-assign,assignment]  # the writer's input
     try:
         first = [pipeline.publish(message(n)) for n in range(100)]
         await asyncio.gather(*first)
@@ -117,7 +117,7 @@ async def test_a_returned_message_fails_alone(exchange: str) -> None:
         Outgoing(
             routing_key="order.placed",
             body=b"{}",
-            properties=Basic.Properties(message_id="m-1", headers={"set": {1, 2}}),
+            properties=Basic.Properties(message_id="m-1", headers={"set": {1, 2}}),  # type: ignore[dict-item]
         ),
     ],
     ids=["routing-key-too-long", "header-without-amqp-type"],
