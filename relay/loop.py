@@ -112,7 +112,7 @@ class Relay:
         try:
             async with asyncio.TaskGroup() as tasks:
                 if previous is not None:
-                    tasks.create_task(self._settle_confirmed(*previous))
+                    tasks.create_task(self._settle_confirmed(previous[1]))
                 reading = None
                 if excluding is not None:
                     reading = tasks.create_task(self._source.next(in_flight=excluding))
@@ -127,10 +127,10 @@ class Relay:
         return stop.is_set() or self._leases.release_pending
 
     async def _settle(self, half: Batch, outcome: Outcome) -> None:
-        await self._settle_confirmed(half, outcome)
+        await self._settle_confirmed(outcome)
         await self._settle_refused(half, outcome)
 
-    async def _settle_confirmed(self, half: Batch, outcome: Outcome) -> None:
+    async def _settle_confirmed(self, outcome: Outcome) -> None:
         if outcome.published:
             await self._mark(outcome.published)
             for published in outcome.published:
