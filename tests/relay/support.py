@@ -166,6 +166,17 @@ def metric(relay: InProcessRelay, name: str, labels: dict[str, str] | None = Non
     return 0.0 if value is None else value
 
 
+def assert_each_once_in_order(consumer: Consumer, recorded: list[str]) -> None:
+    """Every recorded event arrived exactly once; each aggregate's versions 1, 2, ... in order."""
+    ids = consumer.ids()
+    assert len(ids) == len(set(ids)), "an event was published twice"
+    assert sorted(ids) == sorted(recorded)
+    versions: dict[str, list[int]] = {}
+    for message in consumer.received:
+        versions.setdefault(message.aggregate_id, []).append(message.version)
+    assert all(v == list(range(1, len(v) + 1)) for v in versions.values()), versions
+
+
 @outbox.transactional()
 async def record_many(
     aggregate_type: str, aggregate_ids: list[str], *, name: str = "changed", **payload: Any

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from pymongo.asynchronous.database import AsyncDatabase
 
 from boundbox.settings import Settings
-from tests.relay.support import Consumer, metric, record_many, running_relay
+from tests.relay.support import (
+    Consumer,
+    assert_each_once_in_order,
+    metric,
+    record_many,
+    running_relay,
+)
 from tests.support.processes import eventually
 
 
@@ -38,10 +44,4 @@ async def test_a_backlog_in_small_halves_is_published_exactly_once_and_in_order(
         await eventually(all_marked)
         assert metric(relay, "boundbox_relay_published_total") == len(recorded)
 
-    ids = consumer.ids()
-    assert len(ids) == len(set(ids)), "an event was published twice"
-    assert sorted(ids) == sorted(recorded)
-    versions: dict[str, list[int]] = {}
-    for message in consumer.received:
-        versions.setdefault(message.aggregate_id, []).append(message.version)
-    assert all(v == list(range(1, len(v) + 1)) for v in versions.values()), versions
+    assert_each_once_in_order(consumer, recorded)

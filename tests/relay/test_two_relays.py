@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pymongo.asynchronous.database import AsyncDatabase
 
 from boundbox.settings import Settings
-from tests.relay.support import Consumer, InProcessRelay, metric, record_many, running_relay
+from tests.relay.support import (
+    Consumer,
+    InProcessRelay,
+    assert_each_once_in_order,
+    metric,
+    record_many,
+    running_relay,
+)
 from tests.support.processes import eventually
 
 AGGREGATES = [f"o-{n}" for n in range(80)]
@@ -56,11 +63,5 @@ async def test_two_relays_share_the_work_without_duplicates_and_in_order(
         await eventually(alone, within=20)
         await consumer.wait_for(len(recorded), within=30)
 
-    ids = consumer.ids()
-    assert len(ids) == len(set(ids)), "an event was published twice"
-    assert sorted(ids) == sorted(recorded)
-    versions: dict[str, list[int]] = {}
-    for message in consumer.received:
-        versions.setdefault(message.aggregate_id, []).append(message.version)
-    assert all(v == list(range(1, len(v) + 1)) for v in versions.values()), versions
+    assert_each_once_in_order(consumer, recorded)
     assert await database["outbox"].count_documents({"status": "pending"}) == 0
