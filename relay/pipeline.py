@@ -17,6 +17,7 @@ nothing but this pipeline's publishing.
 from __future__ import annotations
 
 import asyncio
+from importlib.metadata import version
 from typing import Any
 
 import aiormq
@@ -26,9 +27,22 @@ from aiormq.exceptions import ChannelInvalidStateError
 from relay.frames import PublishFrames
 from relay.messages import Outgoing
 
+_CHANNEL_BOOKKEEPING = (
+    "delivery_tag",
+    "confirmations",
+    "message_id_delivery_tag",
+    "write_queue",
+    "create_future",
+)
+
 
 class Pipeline:
     def __init__(self, channel: aiormq.Channel, exchange: str) -> None:
+        if missing := [name for name in _CHANNEL_BOOKKEEPING if not hasattr(channel, name)]:
+            raise RuntimeError(
+                f"this aiormq ({version('aiormq')}) has no Channel.{missing[0]}, which the "
+                "relay needs: install aiormq>=7.2,<8 (the range boundbox declares)"
+            )
         if not channel.publisher_confirms:
             raise ValueError("the pipeline needs a channel in confirm mode")
         self._channel = channel

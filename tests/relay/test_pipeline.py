@@ -159,3 +159,17 @@ async def test_a_cut_connection_fails_every_pending_confirm(exchange: str) -> No
         direct = await confirm_channel(AMQP_URL, exchange)
         await direct.exchange_delete(exchange)
         await direct.connection.close()
+
+
+async def test_an_aiormq_without_the_bookkeeping_it_relies_on_is_named_at_once(
+    channel: aiormq.Channel, exchange: str
+) -> None:
+    class Renamed:  # as a later aiormq might have it: the same channel, one attribute gone
+        def __getattr__(self, name: str) -> Any:
+            if name == "message_id_delivery_tag":
+                raise AttributeError(name)
+            return getattr(channel, name)
+
+    with pytest.raises(RuntimeError, match=r"no Channel\.message_id_delivery_tag.*aiormq>=7\.2,<8"):
+        Pipeline(cast("aiormq.Channel", Renamed()), exchange)
+    Pipeline(channel, exchange)  # the installed one has it all
