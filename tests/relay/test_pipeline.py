@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -173,3 +174,31 @@ async def test_an_aiormq_without_the_bookkeeping_it_relies_on_is_named_at_once(
     with pytest.raises(RuntimeError, match=r"no Channel\.message_id_delivery_tag.*aiormq>=7\.2,<8"):
         Pipeline(cast("aiormq.Channel", Renamed()), exchange)
     Pipeline(channel, exchange)  # the installed one has it all
+
+
+async def test_batches_reach_a_full_writer_queue_in_order() -> None:
+    """The connection's queue to its writer holds a few frames; past them, order still holds."""
+    loop = asyncio.get_running_loop()
+    writer_queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+    channel = SimpleNamespace(  # aiormq's channel bookkeeping, with a writer that is behind
+        publisher_confirms=True,
+        number=1,
+        connection=SimpleNamespace(connection_tune=SimpleNamespace(frame_max=4096)),
+        is_closed=False,
+        delivery_tag=0,
+        confirmations={},
+        message_id_delivery_tag={},
+        write_queue=writer_queue,
+        create_future=loop.create_future,
+    )
+    pipeline = Pipeline(cast("aiormq.Channel", channel), "x")
+    pipeline.publish(message(0))
+    await asyncio.sleep(0)  # batch 0 fills the queue
+    pipeline.publish(message(1))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # batch 1 waits for room
+    pipeline.publish(message(2))  # batch 2 is handed over in this turn...
+    written = [writer_queue.get_nowait()]  # ...as room is made, but batch 1 goes first
+    written += [await asyncio.wait_for(writer_queue.get(), 5) for _ in range(2)]
+    assert [message(n).body in frame.payload for n, frame in enumerate(written)] == [True] * 3
+    assert sorted(channel.confirmations) == [1, 2, 3]
