@@ -52,7 +52,6 @@ class Pipeline:
             frame_max=channel.connection.connection_tune.frame_max,
         )
         self._frames: list[bytes] = []
-        self._flush_scheduled = False
         self._putting: asyncio.Task[None] | None = None
 
     def publish(self, outgoing: Outgoing) -> asyncio.Future[Any]:
@@ -78,17 +77,13 @@ class Pipeline:
                     del channel.message_id_delivery_tag[message_id]
 
             confirmation.add_done_callback(forget)
-        self._frames += frames
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
+        if not self._frames:  # the turn's first message: its frames leave when the turn ends
             asyncio.get_running_loop().call_soon(self._flush)
+        self._frames += frames
         return confirmation
 
     def _flush(self) -> None:
         """Hands this turn's frames to the connection's writer, after any earlier ones."""
-        self._flush_scheduled = False
-        if not self._frames:
-            return
         batch = ChannelFrame(payload=b"".join(self._frames), should_close=False)
         self._frames = []
         queue = self._channel.write_queue
