@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from yarl import URL
 
 from tests.chaos.conftest import StartStack
 from tests.chaos.load import Load
@@ -23,8 +22,7 @@ LOAD_SECONDS = 15.0
 @pytest.fixture
 async def proxy() -> AsyncIterator[TcpProxy]:
     """Between the components and RabbitMQ; torn down after the stack (requested first)."""
-    broker = URL(AMQP_URL)
-    proxy = await TcpProxy(broker.host or "127.0.0.1", broker.port or 5672).start()
+    proxy = await TcpProxy.in_front_of(AMQP_URL, default_port=5672)
     try:
         yield proxy
     finally:
@@ -34,7 +32,7 @@ async def proxy() -> AsyncIterator[TcpProxy]:
 async def test_a_broker_outage_of_ten_seconds_delays_events_and_loses_none(
     proxy: TcpProxy, start_stack: StartStack, mongodb_url: str
 ) -> None:
-    amqp_url = str(URL(AMQP_URL).with_host("127.0.0.1").with_port(proxy.port))
+    amqp_url = proxy.routed(AMQP_URL)
     stack = await start_stack(mongodb_url=mongodb_url, amqp_url=amqp_url)
     backlog = 0
 

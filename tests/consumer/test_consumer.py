@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractRobustChannel
-from yarl import URL
 
 import outbox
 from outbox.consumer import (
@@ -311,12 +310,9 @@ async def test_the_consumer_resumes_by_itself_after_the_broker_connection_is_cut
     start_consumer: StartConsumer, channel: AbstractRobustChannel, names: Names
 ) -> None:
     calls: list[Delivery] = []
-    upstream = URL(AMQP_URL)
-    proxy = await TcpProxy(upstream.host or "127.0.0.1", upstream.port or 5672).start()
+    proxy = await TcpProxy.in_front_of(AMQP_URL, default_port=5672)
     try:
-        run = await start_consumer(
-            counting_handlers(calls), amqp_url=str(upstream.with_port(proxy.port))
-        )
+        run = await start_consumer(counting_handlers(calls), amqp_url=proxy.routed(AMQP_URL))
         await publish(channel, names.exchange, COUNTED, event_message(COUNTED, {"key": "before"}))
         await counted(run, "processed_total", 1, type=COUNTED)
 

@@ -25,8 +25,7 @@ from tests.support.tcp_proxy import TcpProxy
 
 @pytest.fixture
 async def broker_proxy() -> AsyncIterator[TcpProxy]:
-    broker = urlsplit(AMQP_URL)
-    proxy = await TcpProxy(broker.hostname or "127.0.0.1", broker.port or 5672).start()
+    proxy = await TcpProxy.in_front_of(AMQP_URL, default_port=5672)
     try:
         yield proxy
     finally:
@@ -50,7 +49,7 @@ async def test_a_broker_outage_loses_nothing_and_the_relay_resumes_by_itself(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="boundbox.relay")
-    settings = settings_for(amqp_url=f"amqp://guest:guest@127.0.0.1:{broker_proxy.port}/")
+    settings = settings_for(amqp_url=broker_proxy.routed(AMQP_URL))
     before = await record_many("order", ["o-1", "o-2"])
 
     async with running_relay(settings) as relay:
@@ -96,9 +95,9 @@ async def test_a_database_outage_loses_nothing_and_the_relay_resumes_by_itself(
     if "," in server.netloc:
         pytest.skip("the proxy stands in front of one server; MONGODB_URL names several")
     caplog.set_level(logging.INFO, logger="boundbox.relay")
-    proxy = await TcpProxy(server.hostname or "127.0.0.1", server.port or 27017).start()
+    proxy = await TcpProxy.in_front_of(mongodb_url, default_port=27017)
     try:
-        proxied = mongodb_url.replace(server.netloc, f"127.0.0.1:{proxy.port}", 1)
+        proxied = proxy.routed(mongodb_url)
         settings = settings_for(mongodb_url=proxied, relay_db_timeout=1.0)
         before = await record_many("order", ["o-1"])
         async with running_relay(settings) as relay:

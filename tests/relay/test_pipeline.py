@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import aiormq
 import pytest
@@ -138,11 +137,8 @@ async def test_a_message_amqp_cannot_encode_is_refused_and_sends_nothing(
 
 
 async def test_a_cut_connection_fails_every_pending_confirm(exchange: str) -> None:
-    target = urlsplit(AMQP_URL)
-    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).start()
-    channel = await confirm_channel(
-        AMQP_URL.replace(target.netloc.split("@")[-1], f"127.0.0.1:{proxy.port}"), exchange
-    )
+    proxy = await TcpProxy.in_front_of(AMQP_URL, default_port=5672)
+    channel = await confirm_channel(proxy.routed(AMQP_URL), exchange)
     try:
         pipeline = Pipeline(channel, exchange)
         await proxy.cut()

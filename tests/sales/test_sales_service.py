@@ -181,9 +181,9 @@ async def test_the_read_api_answers_503_while_mongodb_is_unreachable_then_recove
     server = urlsplit(mongodb_url)
     if "," in server.netloc:
         pytest.skip("the proxy stands in front of one server; MONGODB_URL names several")
-    proxy = await TcpProxy(server.hostname or "127.0.0.1", server.port or 27017).start()
+    proxy = await TcpProxy.in_front_of(mongodb_url, default_port=27017)
     try:
-        proxied = mongodb_url.replace(server.netloc, f"127.0.0.1:{proxy.port}", 1)
+        proxied = proxy.routed(mongodb_url)
         sales = await start_sales(MONGODB_URL=proxied)
         assert (await sales.http.get("/sales/products/p-1")).status_code == 404
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.support.processes import free_port
 
@@ -23,6 +24,21 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    async def in_front_of(cls, url: str, *, default_port: int) -> TcpProxy:
+        """A started proxy to the one server `url` names; `routed(url)` then goes through it."""
+        server = urlsplit(url)
+        return await cls(server.hostname or "127.0.0.1", server.port or default_port).start()
+
+    def routed(self, url: str) -> str:
+        """`url` with its server replaced by this proxy (credentials, path and options kept)."""
+        parts = urlsplit(url)
+        credentials, _, _ = parts.netloc.rpartition("@")
+        server = f"127.0.0.1:{self.port}"
+        return urlunsplit(
+            parts._replace(netloc=f"{credentials}@{server}" if credentials else server)
+        )
 
     async def start(self) -> TcpProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
