@@ -11,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /tmp/boundbox-src
 COPY pyproject.toml README.md ./
 COPY boundbox/ boundbox/
+COPY devdb/ devdb/
 COPY outbox/ outbox/
 COPY relay/ relay/
 COPY services/ services/

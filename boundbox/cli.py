@@ -55,11 +55,18 @@ def devdb(
     """Run the embedded MongoDB-compatible dev database (development and tests only)."""
     config = settings()
     try:
-        from boundbox.devdb.__main__ import run
+        from devdb.__main__ import run
     except ImportError:
         raise fail("the dev database is not installed: pip install 'boundbox[devdb]'") from None
     directory = None if memory else (data_dir or Path(config.devdb_data_dir))
-    code = run(host, port or config.devdb_port, directory, transaction_lifetime, ttl_interval)
+    code = run(
+        host,
+        port or config.devdb_port,
+        directory,
+        transaction_lifetime,
+        ttl_interval,
+        prog="boundbox devdb",
+    )
     raise typer.Exit(code)
 
 

@@ -1,4 +1,4 @@
-"""Run the dev database in the foreground: `python -m boundbox.devdb --help`."""
+"""Run the dev database in the foreground: `python -m devdb --help`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import signal
 import sys
 from pathlib import Path
 
-from boundbox import runtime
-from boundbox.devdb.server import DevDatabase, DevDatabaseError
+from devdb.errors import DevDatabaseError
+from devdb.server import DevDatabase
 
-log = logging.getLogger("boundbox.devdb")
+log = logging.getLogger("devdb")
 
 
 async def serve(
@@ -28,7 +28,6 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     where = f"data in {data_dir}" if data_dir else "in memory, nothing kept"
-    log.info("devdb ready on mongodb://%s:%d (%s)", host, port, where)
     print(f"devdb ready on mongodb://{host}:{port} ({where})", flush=True)
     await stop.wait()
     server.close()
@@ -37,25 +36,43 @@ async def serve(
 
 
 def run(
-    host: str, port: int, data_dir: Path | None, lifetime: float, ttl_interval: float = 60.0
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    lifetime: float = 60.0,
+    ttl_interval: float = 60.0,
+    *,
+    prog: str = "devdb",
 ) -> int:
+    """Runs the server (on uvloop where installed); 1 with a one-line message if it cannot."""
     try:
-        runtime.run(serve(host, port, data_dir, lifetime, ttl_interval))
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    try:
+        runner(serve(host, port, data_dir, lifetime, ttl_interval))
     except DevDatabaseError as e:
-        print(f"boundbox devdb: {e}", file=sys.stderr)
+        print(f"{prog}: {e}", file=sys.stderr)
         return 1
     return 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m boundbox.devdb")
+    parser = argparse.ArgumentParser(
+        prog="python -m devdb",
+        description="A MongoDB wire-protocol server for development and tests.",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=27017)
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="keep data here (default: in memory)"
+    )
     parser.add_argument("--transaction-lifetime", type=float, default=60.0)
     parser.add_argument("--ttl-interval", type=float, default=60.0)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING)
     return run(args.host, args.port, args.data_dir, args.transaction_lifetime, args.ttl_interval)
 
 

@@ -1,0 +1,1 @@
+"""MongoDB's commands over the store, one module per family; `registry` maps names to them."""

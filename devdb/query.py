@@ -1,0 +1,140 @@
+"""Reads: a filter's matches, found through an index where one applies, sorted and projected.
+
+Each piece of semantics has a native fast path (`semantics.filters`, `.projection`) and falls
+back to mongoeco's full engine (`semantics.full`) for whatever the fast path declines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from bson.raw_bson import RawBSONDocument
+from bson.regex import Regex
+
+from devdb.bsonvalues import equality_key
+from devdb.errors import bad_value
+from devdb.semantics import filters, full, projection
+from devdb.store.collection import Collection
+from devdb.store.engine import Store
+from devdb.store.indexes import Index
+from devdb.store.transactions import Transaction
+from devdb.store.versions import Document, Key
+from devdb.text import compile_text
+
+Match = tuple[Key, Document, bytes]
+
+
+def compile_filter(spec: Any) -> Callable[[Document], bool]:
+    """A predicate for a filter document: the native one when it applies."""
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, Mapping):
+        raise bad_value("filter must be an object")
+    if not spec:
+        return _everything
+    return filters.compile_filter(spec) or full.compile_match(spec)
+
+
+def _everything(_: Document) -> bool:
+    return True
+
+
+def _equalities(condition: Any) -> list[Any] | None:
+    """The values an equality condition allows, or None when it is not one."""
+    if isinstance(condition, dict):
+        if set(condition) == {"$eq"}:
+            condition = condition["$eq"]
+        elif set(condition) == {"$in"} and isinstance(condition["$in"], list):
+            values = condition["$in"]
+            return None if any(not _indexable(v) for v in values) else list(values)
+        else:
+            return None
+    return [condition] if _indexable(condition) else None
+
+
+def _indexable(value: Any) -> bool:
+    return not isinstance(value, list | dict | Regex) and not hasattr(value, "pattern")
+
+
+def candidate_keys(collection: Collection, spec: Mapping[str, Any]) -> list[Key] | None:
+    """Keys that include every match, from `_id` or an index; None when a scan is needed."""
+    if "_id" in spec and (ids := _equalities(spec["_id"])) is not None:
+        return [equality_key(v) for v in ids]
+    best: tuple[Index, list[list[Any]]] | None = None
+    for index in collection.indexes.values():
+        if not index.hashable or index.sparse or index.partial is not None:
+            continue
+        values: list[list[Any]] = []
+        for name, _ in index.keys:
+            allowed = _equalities(spec.get(name)) if name in spec else None
+            if allowed is None or any(part.isdigit() for part in name.split(".")):
+                break
+            values.append(allowed)
+        if values and (best is None or len(values) > len(best[1])):
+            best = (index, values)
+    if best is None:
+        return None
+    return list(dict.fromkeys(best[0].lookup(best[1])))
+
+
+def matches(
+    store: Store,
+    collection: Collection | None,
+    txn: Transaction | None,
+    spec: Mapping[str, Any] | None,
+) -> Iterator[Match]:
+    """Every document of `collection` the reader sees that matches `spec`."""
+    if collection is None:
+        return
+    spec = spec or {}
+    predicate = _text_and(collection, spec) if "$text" in spec else compile_filter(spec)
+    keys = candidate_keys(collection, spec) if spec else None
+    for key, doc, raw in store.documents(collection, txn, keys):
+        if predicate(doc):
+            yield key, doc, raw
+
+
+def _text_and(collection: Collection, spec: Mapping[str, Any]) -> Callable[[Document], bool]:
+    """The `$text` search of `spec` and the rest of its filter."""
+    text = compile_text(collection, spec["$text"])
+    rest = compile_filter({k: v for k, v in spec.items() if k != "$text"})
+    return lambda doc: text(doc) and rest(doc)
+
+
+def order(found: list[Match], sort: Any) -> list[Match]:
+    """`found` in the order of a sort document."""
+    if not sort:
+        return found
+    if not isinstance(sort, Mapping):
+        raise bad_value("sort must be an object")
+    key_function = projection.compile_sort(sort)
+    if key_function is not None:
+        return sorted(found, key=lambda m: key_function(m[1]))
+    # mongoeco sorts copies: tag each with its position to find the originals again.
+    tagged = [{**m[1], "__devdb_pos": n} for n, m in enumerate(found)]
+    return [found[int(d["__devdb_pos"])] for d in full.sort(tagged, sort)]
+
+
+def shape(found: list[Match], spec: Any, selector: Any = None) -> list[Any]:
+    """The documents to send: raw bytes unless a projection reshapes them."""
+    if not spec:
+        return [RawBSONDocument(raw) for _, _, raw in found]
+    if not isinstance(spec, Mapping):
+        raise bad_value("projection must be an object")
+    native = projection.compile_projection(spec)
+    if native is not None:
+        return [native(doc) for _, doc, _ in found]
+    documents = [doc for _, doc, _ in found]
+    if any(_computed(value) for value in spec.values()):  # find's aggregation expressions
+        return full.aggregate(documents, [{"$project": dict(spec)}], resolver=None)
+    return full.project(documents, spec, selector)
+
+
+def _computed(value: Any) -> bool:
+    """A projection value that is an expression, not a flag or a projection operator."""
+    if isinstance(value, bool) or (isinstance(value, int | float) and value in (0, 1)):
+        return False
+    if isinstance(value, Mapping):
+        return not set(value) <= {"$slice", "$elemMatch", "$meta"}
+    return True

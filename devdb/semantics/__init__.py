@@ -1,0 +1,1 @@
+"""MongoDB's query, update, projection, sort and aggregation semantics on BSON documents."""
