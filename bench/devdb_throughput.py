@@ -20,6 +20,8 @@ DOCS = 20_000
 BATCH = 500
 TRANSACTIONS = 1_000
 CONCURRENCY = 50
+SIZES = (1_000, 100_000)
+PROBES = 1_000
 
 
 async def measure(url: str) -> dict[str, float]:
@@ -60,12 +62,43 @@ async def measure(url: str) -> dict[str, float]:
         await asyncio.gather(*(limited(n) for n in range(TRANSACTIONS)))
         concurrent = TRANSACTIONS / (time.perf_counter() - start)
         await client.drop_database("bench_devdb")
-    return {
+        single = await single_document_rates(client["bench_devdb"]["grow"])
+        await client.drop_database("bench_devdb")
+    return single | {
         "insert_many_docs_per_s": inserted,
         "find_and_mark_docs_per_s": drained,
         "sequential_transactions_per_s": sequential,
         "concurrent_transactions_per_s": concurrent,
     }
+
+
+async def single_document_rates(collection: Any) -> dict[str, float]:
+    """insert_one and indexed find_one, one at a time, with 1,000 and 100,000 documents stored."""
+    await collection.create_index("k")
+    rates: dict[str, float] = {}
+    stored = 0
+    for size in SIZES:
+        while stored < size - PROBES:
+            n = min(5_000, size - PROBES - stored)
+            await collection.insert_many([{"k": stored + i, "pad": "x" * 100} for i in range(n)])
+            stored += n
+        start = time.perf_counter()
+        for i in range(PROBES):
+            await collection.insert_one({"k": stored + i, "pad": "x" * 100})
+        rates[f"insert_one_per_s_at_{size}"] = PROBES / (time.perf_counter() - start)
+        stored += PROBES
+        start = time.perf_counter()
+        for i in range(PROBES):
+            await collection.find_one({"k": (i * 7919) % stored})
+        rates[f"find_one_per_s_at_{size}"] = PROBES / (time.perf_counter() - start)
+    small, large = SIZES
+    rates["insert_one_ratio"] = (
+        rates[f"insert_one_per_s_at_{large}"] / rates[f"insert_one_per_s_at_{small}"]
+    )
+    rates["find_one_ratio"] = (
+        rates[f"find_one_per_s_at_{large}"] / rates[f"find_one_per_s_at_{small}"]
+    )
+    return rates
 
 
 async def retrying(fn: Any, n: int) -> None:
@@ -95,6 +128,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"  transactions, one at a time : {result['sequential_transactions_per_s']:9,.0f} /s\n"
         f"  transactions, {CONCURRENCY} at once    : "
         f"{result['concurrent_transactions_per_s']:9,.0f} /s\n"
+        f"  insert_one at {SIZES[0]:,} / {SIZES[1]:,} docs : "
+        f"{result[f'insert_one_per_s_at_{SIZES[0]}']:,.0f} / "
+        f"{result[f'insert_one_per_s_at_{SIZES[1]}']:,.0f} /s "
+        f"(ratio {result['insert_one_ratio']:.2f})\n"
+        f"  find_one at {SIZES[0]:,} / {SIZES[1]:,} docs   : "
+        f"{result[f'find_one_per_s_at_{SIZES[0]}']:,.0f} / "
+        f"{result[f'find_one_per_s_at_{SIZES[1]}']:,.0f} /s "
+        f"(ratio {result['find_one_ratio']:.2f})\n"
         f"  saved to {path}"
     )
     return result
