@@ -7,6 +7,8 @@ MONGODB_URL). The figures in the README's dev database section come from this sc
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
 import time
 from typing import Any
 
@@ -102,14 +104,19 @@ async def single_document_rates(collection: Any) -> dict[str, float]:
 
 
 async def retrying(fn: Any, n: int) -> None:
-    """Retries what the dev database turns away as transient (as drivers' helpers do)."""
-    while True:
+    """Retries write conflicts with jittered backoff, as `@transactional` does.
+
+    Every transaction here increments one counter: as on MongoDB, a transaction that wrote
+    it conflicts with every other that began before it committed.
+    """
+    for attempt in itertools.count():
         try:
             await fn(n)
             return
         except PyMongoError as e:
             if not e.has_error_label("TransientTransactionError"):
                 raise
+            await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

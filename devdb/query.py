@@ -6,6 +6,7 @@ back to mongoeco's full engine (`semantics.full`) for whatever the fast path dec
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -102,15 +103,44 @@ def _text_and(collection: Collection, spec: Mapping[str, Any]) -> Callable[[Docu
     return lambda doc: text(doc) and rest(doc)
 
 
-def order(found: list[Match], sort: Any) -> list[Match]:
-    """`found` in the order of a sort document."""
+SORT_KEY_CACHE = 200_000
+SORT_SPECS = 32
+_sort_keys: dict[str, dict[int, tuple[bytes, Any]]] = {}
+"""Sort keys per sort document, by stored version: a version's bytes never change, so a
+backlog read again and again in the same order (a relay's) costs one key per document."""
+
+
+def _cached(
+    native: Callable[[Document], Any], cache: dict[int, tuple[bytes, Any]]
+) -> Callable[[Match], Any]:
+    def key(match: Match) -> Any:
+        raw = match[2]
+        hit = cache.get(id(raw))
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+        if len(cache) >= SORT_KEY_CACHE:
+            cache.clear()
+        value = native(match[1])
+        cache[id(raw)] = (raw, value)
+        return value
+
+    return key
+
+
+def order(found: list[Match], sort: Any, first: int | None = None) -> list[Match]:
+    """`found` in the order of a sort document; with `first`, only that many, the first ones."""
     if not sort:
         return found
     if not isinstance(sort, Mapping):
         raise bad_value("sort must be an object")
-    key_function = projection.compile_sort(sort)
-    if key_function is not None:
-        return sorted(found, key=lambda m: key_function(m[1]))
+    native = projection.compile_sort(sort)
+    if native is not None:
+        if len(_sort_keys) > SORT_SPECS:
+            _sort_keys.clear()
+        key_function = _cached(native, _sort_keys.setdefault(repr(list(sort.items())), {}))
+        if first is not None and first < len(found):  # as sorted(...)[:first], stable too
+            return heapq.nsmallest(first, found, key=key_function)
+        return sorted(found, key=key_function)
     # mongoeco sorts copies: tag each with its position to find the originals again.
     tagged = [{**m[1], "__devdb_pos": n} for n, m in enumerate(found)]
     return [found[int(d["__devdb_pos"])] for d in full.sort(tagged, sort)]

@@ -143,7 +143,7 @@ def _select(
         found.append(match)
         if want is not None and len(found) >= want:
             break
-    found = order(found, sort)
+    found = order(found, sort, skip + limit if limit else None)
     return found[skip : skip + limit] if limit else found[skip:]
 
 
