@@ -9,7 +9,7 @@ from typing import Any
 from bson import ObjectId
 
 from devdb import errors
-from devdb.commands.context import Context, Reply
+from devdb.commands.context import ENVELOPE, Context, Reply
 from devdb.commands.reads import first_batch
 from devdb.query import compile_filter
 from devdb.store.collection import Collection
@@ -116,24 +116,7 @@ async def list_collections(ctx: Context) -> Reply:
 
 async def create(ctx: Context) -> Reply:
     name = ctx.collection_name()
-    options = {
-        k: v
-        for k, v in ctx.body.items()
-        if k
-        not in (
-            "create",
-            "$db",
-            "lsid",
-            "txnNumber",
-            "autocommit",
-            "startTransaction",
-            "$clusterTime",
-            "$readPreference",
-            "writeConcern",
-            "readConcern",
-            "comment",
-        )
-    }
+    options = {k: v for k, v in ctx.body.items() if k != "create" and k not in ENVELOPE}
     if "viewOn" in options and not isinstance(options.get("pipeline", []), list):
         raise errors.CommandError(14, "TypeMismatch", "'pipeline' must be an array")
     if isinstance(options.get("timeseries"), Mapping):
@@ -322,7 +305,7 @@ async def coll_mod(ctx: Context) -> Reply:
     if collection is None:
         raise errors.namespace_not_found(f"ns does not exist: {ctx.namespace()}")
     for option, value in ctx.body.items():
-        if option in ("collMod", "$db", "lsid", "$clusterTime", "$readPreference", "writeConcern"):
+        if option == "collMod" or option in ENVELOPE:
             continue
         if option == "index" and isinstance(value, Mapping):
             for index in collection.indexes.values():

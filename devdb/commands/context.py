@@ -14,6 +14,26 @@ from devdb.store.transactions import Transaction
 
 Reply = dict[str, Any]
 
+ENVELOPE = frozenset(
+    {
+        "$db",
+        "lsid",
+        "txnNumber",
+        "autocommit",
+        "startTransaction",
+        "$clusterTime",
+        "$readPreference",
+        "writeConcern",
+        "readConcern",
+        "comment",
+        "apiVersion",
+        "apiStrict",
+        "apiDeprecationErrors",
+        "maxTimeMS",
+    }
+)
+"""Fields drivers add to any command (database, session, transaction, concerns): no options."""
+
 
 @dataclass(eq=False)
 class Cursor:

@@ -9,7 +9,7 @@ from typing import Any
 from devdb import errors
 from devdb.bsonvalues import compare, equality_key
 from devdb.commands.changestreams import open_change_stream
-from devdb.commands.context import Context, Cursor, Reply
+from devdb.commands.context import ENVELOPE, Context, Cursor, Reply
 from devdb.query import Match, compile_filter, matches, order, shape
 from devdb.semantics import full
 from devdb.store.collection import Collection
@@ -17,35 +17,19 @@ from devdb.store.indexes import values_at
 from devdb.store.versions import Document
 
 DEFAULT_BATCH = 101
-AGGREGATE_FIELDS = frozenset(
-    {
-        "aggregate",
-        "pipeline",
-        "cursor",
-        "explain",
-        "allowDiskUse",
-        "maxTimeMS",
-        "bypassDocumentValidation",
-        "readConcern",
-        "writeConcern",
-        "collation",
-        "hint",
-        "comment",
-        "let",
-        "$db",
-        "lsid",
-        "txnNumber",
-        "autocommit",
-        "startTransaction",
-        "$clusterTime",
-        "$readPreference",
-        "apiVersion",
-        "apiStrict",
-        "apiDeprecationErrors",
-        "fromMongos",
-        "needsMerge",
-    }
-)
+AGGREGATE_FIELDS = ENVELOPE | {
+    "aggregate",
+    "pipeline",
+    "cursor",
+    "explain",
+    "allowDiskUse",
+    "bypassDocumentValidation",
+    "collation",
+    "hint",
+    "let",
+    "fromMongos",
+    "needsMerge",
+}
 
 
 def first_batch(

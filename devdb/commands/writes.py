@@ -40,6 +40,16 @@ def _unit(ctx: Context) -> Iterator[Transaction]:
     ctx.store.commit(txn)
 
 
+def _record(
+    ctx: Context, error: errors.CommandError, index: int, write_errors: list[dict[str, Any]]
+) -> None:
+    """A failed statement becomes a write error, except in a transaction or on a conflict,
+    where the whole command fails (with its transient label) as on MongoDB."""
+    if ctx.txn is not None or error.code == 112:
+        raise error
+    write_errors.append(error.write_error(index))
+
+
 def _encode(doc: Document) -> bytes:
     try:
         return bson.encode(doc)
@@ -100,9 +110,7 @@ async def insert(ctx: Context) -> Reply:
                 _insert_one(ctx, txn, collection, doc, raws[index] if index < len(raws) else None)
                 n += 1
             except errors.CommandError as e:
-                if ctx.txn is not None or e.code == 112:
-                    raise
-                write_errors.append(e.write_error(index))
+                _record(ctx, e, index, write_errors)
                 if ordered:
                     break
     reply: Reply = {"n": n, "ok": 1}
@@ -220,9 +228,7 @@ async def update(ctx: Context) -> Reply:
             try:
                 n, m, new_id = _update_statement(ctx, txn, collection, statement)
             except errors.CommandError as e:
-                if ctx.txn is not None or e.code == 112:
-                    raise
-                write_errors.append(e.write_error(index))
+                _record(ctx, e, index, write_errors)
                 if ordered:
                     break
                 continue

@@ -15,6 +15,7 @@ from bson.int64 import Int64
 
 from devdb.bsonvalues import sort_key
 from devdb.errors import bad_value
+from devdb.semantics.sentinel import Sentinel
 
 # A projection as a tree of field names: None ends a path, a dict holds the paths inside it.
 Tree = dict[str, "Tree | None"]
@@ -23,21 +24,9 @@ Document = dict[str, Any]
 _NUMBERS: Final[frozenset[type]] = frozenset({bool, int, float, Int64})
 
 
-class _Marker:
-    """A sentinel with a readable name."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-_MISSING: Final = _Marker("MISSING")  # no value at the path
-_ARRAY: Final = _Marker("ARRAY")  # the path meets an array: keys need the full generator
-_UNDEFINED: Final = _Marker("UNDEFINED")  # the key of an empty array, below null
+_MISSING: Final = Sentinel("MISSING")  # no value at the path
+_ARRAY: Final = Sentinel("ARRAY")  # the path meets an array: keys need the full generator
+_UNDEFINED: Final = Sentinel("UNDEFINED")  # the key of an empty array, below null
 
 # `sort_key` heads its tuples with MongoDB's canonical type rank; undefined's is 0, between
 # MinKey's (-1) and null's (5).

@@ -32,6 +32,7 @@ from bson.regex import Regex
 from bson.timestamp import Timestamp
 
 from devdb.bsonvalues import compare, equality_key
+from devdb.semantics.sentinel import Sentinel
 
 _INT32: Final = range(-(2**31), 2**31)
 _INT64: Final = range(-(2**63), 2**63)
@@ -44,21 +45,9 @@ class Unsupported(Exception):  # noqa: N818 - the callers' name for "use mongoec
     """The native path cannot apply this update to this document: use mongoeco instead."""
 
 
-class _Marker:
-    """A sentinel with a readable name."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-_MISSING: Final = _Marker("MISSING")  # no value at the path
-_KEEP: Final = _Marker("KEEP")  # the operator leaves the field as it is
-_DELETE: Final = _Marker("DELETE")  # the operator removes the field
+_MISSING: Final = Sentinel("MISSING")  # no value at the path
+_KEEP: Final = Sentinel("KEEP")  # the operator leaves the field as it is
+_DELETE: Final = Sentinel("DELETE")  # the operator removes the field
 
 # What one operator makes of a field's current value (or _MISSING), given the update's clock.
 Compute = Callable[[Any, datetime | None], Any]

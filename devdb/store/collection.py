@@ -66,10 +66,7 @@ class Collection:
             self.records.pop(key, None)
             self.history.discard(key)
         else:
-            if head is None:
-                self.records[key] = version
-            else:
-                self.records[key] = version
+            self.records[key] = version
             if keep and head is not None:
                 self.history.add(key)
         return head

@@ -21,7 +21,7 @@ from devdb import errors
 from devdb.bsonvalues import CODEC, equality_key
 from devdb.store.changes import Change, ChangeLog
 from devdb.store.collection import Collection
-from devdb.store.indexes import Index
+from devdb.store.indexes import Index, values_at
 from devdb.store.persistence import Disk
 from devdb.store.transactions import Staged, Transaction, TxnKey
 from devdb.store.versions import Document, Key
@@ -112,7 +112,7 @@ class Store:
         self._dirty.discard(collection)
         if self._disk is not None:
             self._disk.commit([], [], [(collection.database, collection.name, None)])
-        self._log([self._event("drop", collection, None, None, None, {})])
+        self.changes.append([self._event("drop", collection)])
 
     def rename(self, collection: Collection, db: str, name: str) -> None:
         old_db, old_name = collection.database, collection.name
@@ -348,30 +348,13 @@ class Store:
             if not collection.history:
                 self._dirty.discard(collection)
 
-    def _event(
-        self,
-        operation: str,
-        collection: Collection,
-        doc_id: Any,
-        before: Document | None,
-        after: Document | None,
-        extra: dict[str, Any],
-    ) -> Change:
+    def _event(self, operation: str, collection: Collection) -> Change:
+        """A change of a whole collection (a drop), after the last commit's."""
         now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        position = (self.ts, 1 << 30)
         return Change(
-            (self.ts, 1 << 30),
-            operation,
-            collection.database,
-            collection.name,
-            doc_id,
-            before,
-            after,
-            now,
-            extra,
+            position, operation, collection.database, collection.name, None, None, None, now
         )
-
-    def _log(self, events: list[Change]) -> None:
-        self.changes.append(events)
 
     # -- start-up and shutdown ------------------------------------------------------------
 
@@ -408,8 +391,6 @@ def _meta(collection: Collection) -> dict[str, Any]:
 
 
 def _duplicate(collection: Collection, index: Index, doc: Document) -> errors.CommandError:
-    from devdb.store.indexes import values_at
-
     pattern = dict(index.keys)
     value = {name: values_at(doc, name.split("."))[0] for name, _ in index.keys}
     return errors.duplicate_key(collection.namespace, index.name, pattern, value)
