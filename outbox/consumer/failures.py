@@ -37,6 +37,10 @@ class Reason(StrEnum):
     """Why a message was dead-lettered; the `x-boundbox-reason` header."""
 
     UNPARSEABLE = "unparseable"  # broke the message contract
+    TOO_LARGE = "too-large"  # a body over the size limit, never decoded
+    INVALID_PAYLOAD = "invalid-payload"  # a payload that does not fit its event type's model
+    CONFLICTING_DUPLICATE = "conflicting-duplicate"  # a seen id with another body
+    UNTRUSTED_PUBLISHER = "untrusted-publisher"  # not published by a trusted broker user
     REJECTED = "rejected"  # its handler found it hopeless
     EXHAUSTED = "exhausted"  # its handler failed on every one of its deliveries
 
