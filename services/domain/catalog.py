@@ -109,6 +109,32 @@ class ProductRestocked(DomainEvent):
         return {"product_id": self.aggregate_id, "quantity": self.quantity, "stock": self.stock}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductStockCapped(DomainEvent):
+    """A cancelled order gave back more units than fit under STOCK_MAX: the rest are dropped.
+
+    `order.cancelled` says `returned` units came back; this event says only `returned - dropped`
+    did, so the events still add up to the stock.
+    """
+
+    aggregate_type = "product"
+    name = "stock_capped"
+
+    order_id: str
+    returned: int
+    dropped: int
+    stock: int
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "product_id": self.aggregate_id,
+            "order_id": self.order_id,
+            "returned": self.returned,
+            "dropped": self.dropped,
+            "stock": self.stock,
+        }
+
+
 @dataclass(slots=True, kw_only=True)
 class Product(Aggregate):
     kind = "product"
@@ -163,3 +189,22 @@ class Product(Aggregate):
             )
         self.stock -= quantity
         self._changed()
+
+    def release(self, quantity: int, *, order_id: str) -> ProductStockCapped | None:
+        """Gives a cancelled order's `quantity` units back, up to STOCK_MAX; an event if capped.
+
+        Stock stays within its cap on every path: a restock may have filled the shelf since
+        the order took its units, and those units then no longer fit.
+        """
+        kept = min(quantity, STOCK_MAX - self.stock)
+        self.stock += kept
+        self._changed()
+        if kept == quantity:
+            return None
+        return ProductStockCapped(
+            aggregate_id=self.id,
+            order_id=order_id,
+            returned=quantity,
+            dropped=quantity - kept,
+            stock=self.stock,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 from outbox import transactional, utc_now
@@ -52,13 +53,20 @@ def _with_products(
 
 @transactional()
 async def cancel_order(*, order_id: str, expected_versions: Collection[int] | None = None) -> Order:
-    """Cancels a placed order and returns every line's units to stock."""
+    """Cancels a placed order and returns every line's units to stock, up to its cap."""
     order = await store.get_order(order_id)
     order.ensure_version(expected_versions)
     previous = order.version
     cancelled = order.cancel(now=utc_now())
     await store.save_order(order, previous_version=previous)
+    returned = Counter[str]()
     for line in order.lines:
-        await catalog_store.release_stock(line.product_id, line.quantity)
-    await record_events(cancelled)
+        returned[line.product_id] += line.quantity
+    capped = []
+    for product in (await catalog_store.products_by_id(returned)).values():
+        read_at = product.version
+        if event := product.release(returned[product.id], order_id=order.id):
+            capped.append(event)
+        await catalog_store.save_product(product, previous_version=read_at)
+    await record_events(cancelled, *capped)
     return order

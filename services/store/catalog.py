@@ -116,10 +116,3 @@ async def reserve_stock(product_id: str, quantity: int) -> bool:
         {"$inc": {"stock": -quantity, "version": 1}},
     )
     return result.modified_count == 1
-
-
-async def release_stock(product_id: str, quantity: int) -> None:
-    """Returns `quantity` units to stock (a cancelled order's line)."""
-    await ProductDocument.get_pymongo_collection().update_one(
-        {"_id": PydanticObjectId(product_id)}, {"$inc": {"stock": quantity, "version": 1}}
-    )

@@ -8,6 +8,7 @@ from services.domain.catalog import (
     Product,
     ProductPriceChanged,
     ProductRestocked,
+    ProductStockCapped,
 )
 from services.domain.errors import InsufficientStockError, InvalidValueError, StaleVersionError
 
@@ -98,6 +99,31 @@ def test_restocking_needs_a_positive_quantity(quantity: int) -> None:
 def test_restocking_cannot_overflow_the_stock() -> None:
     with pytest.raises(InvalidValueError):
         a_product(stock=STOCK_MAX).restock(1)
+
+
+def test_releasing_gives_the_units_back() -> None:
+    product = a_product(stock=5)
+    assert product.release(3, order_id="o1") is None
+    assert (product.stock, product.version) == (8, 2)
+
+
+def test_releasing_never_lifts_the_stock_above_its_cap() -> None:
+    """Units reserved, then a restock up to the cap: a cancel cannot push the stock over it."""
+    product = a_product(stock=5)
+    product.reserve(4)
+    product.restock(STOCK_MAX - 2)
+
+    capped = product.release(4, order_id="o1")
+
+    assert product.stock == STOCK_MAX
+    assert isinstance(capped, ProductStockCapped)
+    assert capped.payload() == {
+        "product_id": "p1",
+        "order_id": "o1",
+        "returned": 4,
+        "dropped": 3,
+        "stock": STOCK_MAX,
+    }
 
 
 def test_reserving_takes_units_or_names_the_product() -> None:

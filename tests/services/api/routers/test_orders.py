@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
 from services.api.database import APP_NAME
+from services.domain.catalog import STOCK_MAX
 from tests.services import factories
 
 DB = AsyncDatabase[dict[str, Any]]
@@ -183,6 +184,35 @@ async def test_cancelling_returns_the_stock_and_records_order_cancelled(
     assert (event["type"], event["aggregate_version"]) == ("order.cancelled", 2)
     assert event["payload"]["items"] == order["items"]
     assert event["payload"]["total"] == order["total"]
+
+
+async def test_a_cancel_after_a_restock_to_the_cap_keeps_the_stock_at_the_cap(
+    client: httpx.AsyncClient, database: DB
+) -> None:
+    mug = await factories.product(client, stock=5)
+    order = await factories.order(client, (mug["id"], 3), (mug["id"], 1))
+    restocked = await client.post(
+        f"/products/{mug['id']}/restock", json={"quantity": STOCK_MAX - 3}
+    )
+    assert restocked.status_code == 200, restocked.text
+
+    response = await client.post(f"/orders/{order['id']}/cancel")
+
+    assert response.status_code == 200
+    assert await stock_of(client, mug["id"]) == STOCK_MAX
+    events = await factories.events(database, aggregate_id=mug["id"])
+    assert [event["type"] for event in events] == [
+        "product.created",
+        "product.restocked",
+        "product.stock_capped",
+    ]
+    assert events[-1]["payload"] == {
+        "product_id": mug["id"],
+        "order_id": order["id"],
+        "returned": 4,
+        "dropped": 2,
+        "stock": STOCK_MAX,
+    }
 
 
 async def test_cancelling_twice_is_409_and_returns_the_stock_once(
