@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from services.contracts import catalog as contract
+from services.contracts import fields
 from services.domain import money
 from services.domain.aggregate import Aggregate, DomainEvent
 from services.domain.errors import InsufficientStockError, InvalidValueError
 
-NAME_MAX = 200
-DESCRIPTION_MAX = 2000
-STOCK_MAX = 1_000_000_000
+NAME_MAX = fields.NAME_MAX
+DESCRIPTION_MAX = fields.DESCRIPTION_MAX
+STOCK_MAX = fields.STOCK_MAX
 
 
 def _name(value: str, field: str = "name", limit: int = NAME_MAX) -> str:
@@ -37,11 +39,9 @@ class CategoryCreated(DomainEvent):
     description: str
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "category_id": self.aggregate_id,
-            "name": self.category_name,
-            "description": self.description,
-        }
+        return contract.CategoryCreatedPayload(
+            category_id=self.aggregate_id, name=self.category_name, description=self.description
+        ).model_dump(mode="json")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -72,13 +72,13 @@ class ProductCreated(DomainEvent):
     stock: int
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "product_id": self.aggregate_id,
-            "name": self.product_name,
-            "price": money.money(self.price),
-            "category_id": self.category_id,
-            "stock": self.stock,
-        }
+        return contract.ProductCreatedPayload(
+            product_id=self.aggregate_id,
+            name=self.product_name,
+            price=self.price,
+            category_id=self.category_id,
+            stock=self.stock,
+        ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,11 +90,9 @@ class ProductPriceChanged(DomainEvent):
     new_price: Decimal
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "product_id": self.aggregate_id,
-            "old_price": money.money(self.old_price),
-            "new_price": money.money(self.new_price),
-        }
+        return contract.ProductPriceChangedPayload(
+            product_id=self.aggregate_id, old_price=self.old_price, new_price=self.new_price
+        ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,7 +104,9 @@ class ProductRestocked(DomainEvent):
     stock: int
 
     def payload(self) -> dict[str, Any]:
-        return {"product_id": self.aggregate_id, "quantity": self.quantity, "stock": self.stock}
+        return contract.ProductRestockedPayload(
+            product_id=self.aggregate_id, quantity=self.quantity, stock=self.stock
+        ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

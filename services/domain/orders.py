@@ -9,14 +9,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from services.contracts import fields
+from services.contracts import orders as contract
 from services.domain import money
 from services.domain.aggregate import Aggregate, DomainEvent
 from services.domain.catalog import Product
 from services.domain.errors import InsufficientStockError, InvalidStateError, InvalidValueError
 
-MAX_LINES = 100
-MAX_QUANTITY = 1_000_000
-CUSTOMER_MAX = 200
+MAX_LINES = fields.MAX_LINES
+MAX_QUANTITY = fields.MAX_QUANTITY
+CUSTOMER_MAX = fields.CUSTOMER_MAX
+MAX_TOTAL = fields.AMOUNT_MAX
 
 
 class OrderStatus(StrEnum):
@@ -36,23 +39,31 @@ class OrderLine:
         return self.unit_price * self.quantity
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "product_id": self.product_id,
-            "product_name": self.product_name,
-            "quantity": self.quantity,
-            "unit_price": money.money(self.unit_price),
-            "line_total": money.money(self.total),
-        }
+        return self.as_payload().model_dump(mode="json")
+
+    def as_payload(self) -> contract.OrderLinePayload:
+        return contract.OrderLinePayload(
+            product_id=self.product_id,
+            product_name=self.product_name,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            line_total=self.total,
+        )
 
 
-def _lines_payload(order_id: str, customer: str, lines: Sequence[OrderLine]) -> dict[str, Any]:
+def _lines_payload(
+    model: type[contract.OrderLinesPayload],
+    order_id: str,
+    customer: str,
+    lines: Sequence[OrderLine],
+) -> dict[str, Any]:
     """What a sales projection needs to add an order, or to subtract it again."""
-    return {
-        "order_id": order_id,
-        "customer": customer,
-        "items": [line.as_json() for line in lines],
-        "total": money.money(sum((line.total for line in lines), Decimal(0))),
-    }
+    return model(
+        order_id=order_id,
+        customer=customer,
+        items=tuple(line.as_payload() for line in lines),
+        total=sum((line.total for line in lines), Decimal(0)),
+    ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +75,9 @@ class OrderPlaced(DomainEvent):
     lines: tuple[OrderLine, ...]
 
     def payload(self) -> dict[str, Any]:
-        return _lines_payload(self.aggregate_id, self.customer, self.lines)
+        return _lines_payload(
+            contract.OrderPlacedPayload, self.aggregate_id, self.customer, self.lines
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,7 +89,9 @@ class OrderCancelled(DomainEvent):
     lines: tuple[OrderLine, ...]
 
     def payload(self) -> dict[str, Any]:
-        return _lines_payload(self.aggregate_id, self.customer, self.lines)
+        return _lines_payload(
+            contract.OrderCancelledPayload, self.aggregate_id, self.customer, self.lines
+        )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -112,6 +127,10 @@ class Order(Aggregate):
                 raise InvalidValueError(
                     ("items", index, "quantity"), f"quantity must be between 1 and {MAX_QUANTITY}"
                 )
+        if sum((product.price * quantity for product, quantity in items), Decimal(0)) > MAX_TOTAL:
+            raise InvalidValueError(
+                ("items",), f"an order's total is at most {money.money(MAX_TOTAL)}"
+            )
         _check_stock(items)
         lines = tuple(_reserve(product, quantity) for product, quantity in items)
         order = cls(id=id, customer=customer, lines=lines, status=OrderStatus.PLACED, placed_at=now)

@@ -95,3 +95,14 @@ def test_cancelling_records_the_same_lines_and_total_once() -> None:
     assert cancelled.payload() == placed.payload()
     with pytest.raises(InvalidStateError):
         order.cancel(now=NOW)
+
+
+def test_an_order_above_the_largest_amount_an_event_carries_is_refused_untouched() -> None:
+    dear = a_product("dear", price="99999999.99", stock=1_000_000)
+
+    with pytest.raises(InvalidValueError, match=r"total is at most 1000000000000\.00"):
+        Order.place(id="o1", customer="ada", items=[(dear, 10_001)], now=NOW)
+    assert dear.stock == 1_000_000
+
+    order, _ = Order.place(id="o1", customer="ada", items=[(dear, 10_000)], now=NOW)
+    assert order.total == Decimal("999999999900.00")
