@@ -196,16 +196,14 @@ class Store:
         if write.doc is not None:
             self._check_unique(write, txn)
 
-    def _check_unique(self, write: Write, txn: Transaction | None) -> None:
+    def _check_unique(
+        self, write: Write, txn: Transaction | None, *, against_staged: bool = True
+    ) -> None:
         collection, doc = write.collection, write.doc
         assert doc is not None
         namespace = (collection.database, collection.name)
         staged = txn.writes.get(namespace, {}) if txn else {}
-        for index in collection.indexes.values():
-            if not index.unique or index.name == "_id_" or not index.hashable:
-                continue
-            if index.partial is not None:
-                continue  # checked by the command layer, which has the filter semantics
+        for index in _unique_indexes(collection):
             mine = set(index.index_keys(doc))
             if not mine:
                 continue
@@ -221,13 +219,11 @@ class Store:
                     if txn is not None and head.ts > txn.snapshot:
                         raise errors.write_conflict()
                     raise _duplicate(collection, index, doc)
-            for other, write_ in staged.items():
-                if (
-                    other != write.key
-                    and write_.doc is not None
-                    and mine & set(index.index_keys(write_.doc))
-                ):
-                    raise _duplicate(collection, index, doc)
+            if txn is None or not against_staged or not staged:
+                continue
+            table = _staged_entries(txn, namespace, index, staged)
+            if any(table.get(entry, set()) - {write.key} for entry in mine):
+                raise _duplicate(collection, index, doc)
 
     def apply(self, writes: list[Write], txn: Transaction | None) -> None:
         """Stages `writes` in `txn`, or commits them at once (already checked)."""
@@ -238,6 +234,7 @@ class Store:
                 staged = txn.staged(namespace)
                 earlier = staged.get(write.key)
                 operation = write.operation
+                _restage_entries(txn, namespace, write, earlier)
                 if earlier is not None and earlier.operation == "insert":
                     if write.doc is None:  # inserted and deleted again: nothing to commit
                         del staged[write.key]
@@ -275,8 +272,8 @@ class Store:
                 )
         for write in writes:  # unique entries of other transactions committed since
             if write.doc is not None:
-                try:
-                    self._check_unique(write, txn)
+                try:  # staged writes were checked against each other as they were staged
+                    self._check_unique(write, txn, against_staged=False)
                 except errors.CommandError:
                     self.abort(txn)
                     raise errors.write_conflict() from None
@@ -394,3 +391,45 @@ def _duplicate(collection: Collection, index: Index, doc: Document) -> errors.Co
     pattern = dict(index.keys)
     value = {name: values_at(doc, name.split("."))[0] for name, _ in index.keys}
     return errors.duplicate_key(collection.namespace, index.name, pattern, value)
+
+
+def _unique_indexes(collection: Collection) -> Iterator[Index]:
+    """The unique indexes a write is checked against here (partial ones: by the commands)."""
+    for index in collection.indexes.values():
+        if index.unique and index.name != "_id_" and index.hashable and index.partial is None:
+            yield index
+
+
+def _staged_entries(
+    txn: Transaction, namespace: tuple[str, str], index: Index, staged: dict[Key, Staged]
+) -> dict[Any, set[Key]]:
+    """The entries of `index` that the transaction's staged documents make."""
+    table = txn.unique_entries.get((namespace, index.name))
+    if table is None:
+        table = {}
+        for key, change in staged.items():
+            if change.doc is not None:
+                for entry in index.index_keys(change.doc):
+                    table.setdefault(entry, set()).add(key)
+        txn.unique_entries[(namespace, index.name)] = table
+    return table
+
+
+def _restage_entries(
+    txn: Transaction, namespace: tuple[str, str], write: Write, earlier: Staged | None
+) -> None:
+    """Keeps the built entry tables in step as `write` replaces the `earlier` staged state."""
+    for index in _unique_indexes(write.collection):
+        table = txn.unique_entries.get((namespace, index.name))
+        if table is None:
+            continue
+        if earlier is not None and earlier.doc is not None:
+            for entry in index.index_keys(earlier.doc):
+                holders = table.get(entry)
+                if holders is not None:
+                    holders.discard(write.key)
+                    if not holders:
+                        del table[entry]
+        if write.doc is not None:
+            for entry in index.index_keys(write.doc):
+                table.setdefault(entry, set()).add(write.key)

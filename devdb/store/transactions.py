@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,11 @@ class Transaction:
     expiry: Any = None
     internal: bool = False
     """One command's own transaction, outside any the client started."""
+    unique_entries: dict[tuple[Namespace, str], dict[Hashable, set[Key]]] = field(
+        default_factory=dict
+    )
+    """Per namespace and unique index, the entries of the staged documents (built on first
+    use, then kept as writes are staged), so a uniqueness check costs one lookup."""
 
     def staged(self, namespace: Namespace) -> dict[Key, Staged]:
         return self.writes.setdefault(namespace, {})
