@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     consumer_retry_backoff_max: Annotated[float, Field(ge=0, le=3600)] = 30.0
     consumer_dedupe_window_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     """Inbox records (the message ids already handled) expire after this long (a TTL index)."""
+    consumer_max_message_bytes: Annotated[int, Field(ge=1024, le=128 * 1024 * 1024)] = 256 * 1024
+    """A message body larger than this is dead-lettered (`too-large`) without being decoded."""
     sales_db: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[^/\\. \"$]+$")] = (
         "boundbox_sales"
     )

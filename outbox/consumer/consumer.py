@@ -7,7 +7,8 @@ from enum import StrEnum
 from pymongo.errors import DuplicateKeyError
 
 from outbox.consumer import inbox
-from outbox.consumer.envelope import Delivery
+from outbox.consumer.envelope import MAX_MESSAGE_BYTES, Delivery
+from outbox.consumer.errors import ConflictingDuplicateError
 from outbox.consumer.handlers import Handler, Handlers
 from outbox.context import event_context
 from outbox.transaction import RetryPolicy, run_in_transaction
@@ -24,22 +25,36 @@ class _AlreadySeenError(Exception):
 
 
 class Consumer:
-    """A named set of handlers; the name keys its inbox and names its queue."""
+    """A named set of handlers; the name keys its inbox and names its queue.
 
-    def __init__(self, name: str, handlers: Handlers, *, policy: RetryPolicy | None = None) -> None:
+    A message body over `max_message_bytes` is dead-lettered without being decoded.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        handlers: Handlers,
+        *,
+        policy: RetryPolicy | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         self.name = name
         self.handlers = handlers
         self.policy = policy or RetryPolicy()
+        self.max_message_bytes = max_message_bytes
 
     async def apply(self, delivery: Delivery) -> Outcome:
         """Runs the handler with the inbox entry in one retried transaction, unless seen.
 
         Events the handler records are caused by this message and keep its correlation id
-        (or start a chain at this message when it has none).
+        (or start a chain at this message when it has none). Raises InvalidPayloadError for a
+        payload its type's model refuses, ConflictingDuplicateError for a seen id whose body
+        differs from the one applied.
         """
         handler = self.handlers.get(delivery.type)
         if handler is None:
             return Outcome.SKIPPED
+        delivery = self.handlers.validate(delivery)
         with event_context(
             correlation_id=delivery.correlation_id or delivery.message_id,
             causation_id=delivery.message_id,
@@ -50,14 +65,27 @@ class Consumer:
                     lambda: self._apply_once(handler, delivery), policy=self.policy
                 )
             except _AlreadySeenError:
+                self._check_same_body(await inbox.find(self.name, delivery.message_id), delivery)
                 return Outcome.DUPLICATE
 
     async def _apply_once(self, handler: Handler, delivery: Delivery) -> Outcome:
-        if await inbox.seen(self.name, delivery.message_id):
+        entry = await inbox.find(self.name, delivery.message_id)
+        if entry is not None:
+            self._check_same_body(entry, delivery)
             return Outcome.DUPLICATE
         try:
-            await inbox.remember(self.name, delivery.message_id, delivery.type)
+            await inbox.remember(
+                self.name, delivery.message_id, delivery.type, delivery.body_sha256 or None
+            )
         except DuplicateKeyError as e:
             raise _AlreadySeenError from e
         await handler(delivery)
         return Outcome.PROCESSED
+
+    @staticmethod
+    def _check_same_body(entry: inbox.InboxEntry | None, delivery: Delivery) -> None:
+        if entry is not None and not entry.matches(delivery.body_sha256):
+            raise ConflictingDuplicateError(
+                f"message {delivery.message_id} was applied with body sha256 {entry.body_sha256};"
+                f" this delivery has {delivery.body_sha256}"
+            )

@@ -9,3 +9,15 @@ class ConsumerError(OutboxError):
 
 class PoisonMessageError(ConsumerError):
     """The message can never be handled (not JSON, missing fields): dead-letter it at once."""
+
+
+class TooLargeError(PoisonMessageError):
+    """The body is over the consumer's size limit: it is never decoded."""
+
+
+class InvalidPayloadError(PoisonMessageError):
+    """The envelope or payload does not fit its event type (routing key, payload model)."""
+
+
+class ConflictingDuplicateError(PoisonMessageError):
+    """A message id already in the inbox came again with another body."""

@@ -22,7 +22,12 @@ from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
 from outbox.consumer.envelope import DELIVERY_COUNT, previous_deliveries
-from outbox.consumer.errors import PoisonMessageError
+from outbox.consumer.errors import (
+    ConflictingDuplicateError,
+    InvalidPayloadError,
+    PoisonMessageError,
+    TooLargeError,
+)
 
 MAX_ERROR_CHARS = 2000
 
@@ -61,6 +66,20 @@ def classify(error: BaseException) -> Kind:
     if any(isinstance(e, ConnectionFailure) for e in _chain(error)):
         return Kind.OUTAGE
     return Kind.FAILURE
+
+
+def reason_of(error: BaseException, *, parsing: bool = False) -> Reason:
+    """The dead-letter reason of a poison `error`; other errors while parsing: unparseable."""
+    match error:
+        case TooLargeError():
+            return Reason.TOO_LARGE
+        case InvalidPayloadError():
+            return Reason.INVALID_PAYLOAD
+        case ConflictingDuplicateError():
+            return Reason.CONFLICTING_DUPLICATE
+        case ValidationError() if not parsing:  # a handler's own payload model
+            return Reason.INVALID_PAYLOAD
+    return Reason.UNPARSEABLE if parsing else Reason.REJECTED
 
 
 def describe(error: BaseException) -> str:

@@ -3,6 +3,9 @@
 An entry is unique per (consumer, message id), so a redelivered message finds its entry and
 is acknowledged without running its handler again. Entries expire after the dedupe window
 (a TTL index on `received_at`): a duplicate older than that would be applied again.
+
+An entry keeps the sha256 of the message's envelope (canonical JSON): a redelivery whose body
+differs is not a duplicate but a conflict. Entries written before hashes have none, and match.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ class InboxEntry(Document):
     consumer: str
     message_id: str
     event_type: str
+    body_sha256: str | None = None
     received_at: datetime = Field(default_factory=utc_now)
+
+    def matches(self, body_sha256: str) -> bool:
+        """False when this entry was recorded for another body than `body_sha256`."""
+        return not self.body_sha256 or not body_sha256 or self.body_sha256 == body_sha256
 
     class Settings:
         name = "inbox"
@@ -40,15 +48,24 @@ class InboxEntry(Document):
         ]
 
 
+async def find(consumer: str, message_id: str) -> InboxEntry | None:
+    """The entry of `message_id` if `consumer` has already applied it (in the bound session)."""
+    return await InboxEntry.find_one({"consumer": consumer, "message_id": message_id})
+
+
 async def seen(consumer: str, message_id: str) -> bool:
     """True when `consumer` has already applied `message_id` (in the bound transaction)."""
-    entry = await InboxEntry.find_one({"consumer": consumer, "message_id": message_id})
-    return entry is not None
+    return await find(consumer, message_id) is not None
 
 
-async def remember(consumer: str, message_id: str, event_type: str) -> None:
+async def remember(
+    consumer: str, message_id: str, event_type: str, body_sha256: str | None = None
+) -> None:
     """Adds the entry; raises DuplicateKeyError when a concurrent delivery got there first."""
-    await InboxEntry(consumer=consumer, message_id=message_id, event_type=event_type).insert()
+    entry = InboxEntry(
+        consumer=consumer, message_id=message_id, event_type=event_type, body_sha256=body_sha256
+    )
+    await entry.insert()
 
 
 async def ensure_ttl(window: timedelta) -> None:

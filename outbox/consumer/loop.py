@@ -9,6 +9,7 @@ import logging
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelInvalidStateError
 
+from outbox.consumer.waiting import pause
 from outbox.consumer.worker import BROKER_ERRORS, Worker
 
 log = logging.getLogger("boundbox.consumer")
@@ -27,6 +28,9 @@ async def consume(
     The broker subscription is restored by the robust channel after a reconnection. Messages
     that arrived before the connection broke cannot be settled any more: they are dropped
     here, and the broker delivers them again.
+
+    No message ends the loop: should settling one raise (a bug), it is requeued after a pause,
+    and the queue's delivery limit dead-letters it in the end.
     """
     inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
 
@@ -40,7 +44,13 @@ async def consume(
         while (message := await _next(inbox, stopping)) is not None:
             if _stale(message):
                 continue
-            await worker.handle(message)
+            try:
+                await worker.handle(message)
+            except Exception:
+                log.exception("handling message %s failed, requeueing it", message.message_id)
+                await pause(1.0, stopping)
+                with contextlib.suppress(*BROKER_ERRORS):
+                    await message.nack(requeue=True)
     finally:
         if consuming is not None:
             consuming.clear()

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from outbox.consumer import problems
 from outbox.consumer.errors import ConsumerError
 from outbox.consumer.metrics import ConsumerMetrics
 
@@ -46,6 +47,7 @@ def create_app(
 ) -> FastAPI:
     """The consumer's app: operations routes, then the service's own read routes."""
     app = FastAPI(title=title)
+    problems.install(app)
     app.state.health = health  # the service's routes answer 503 until the database is ready
 
     @app.get("/healthz", tags=["operations"])

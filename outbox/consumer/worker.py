@@ -18,8 +18,15 @@ from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from outbox.consumer import envelope
 from outbox.consumer.consumer import Consumer, Outcome
 from outbox.consumer.envelope import Delivery
-from outbox.consumer.errors import PoisonMessageError
-from outbox.consumer.failures import Backoff, Kind, Reason, classify, dead_letter, describe
+from outbox.consumer.failures import (
+    Backoff,
+    Kind,
+    Reason,
+    classify,
+    dead_letter,
+    describe,
+    reason_of,
+)
 from outbox.consumer.metrics import ConsumerMetrics
 from outbox.consumer.waiting import pause
 
@@ -57,10 +64,10 @@ class Worker:
     async def handle(self, message: AbstractIncomingMessage) -> None:
         """Applies and settles `message`; never raises for a message that fails."""
         try:
-            delivery = envelope.parse(message)
-        except PoisonMessageError as e:
+            delivery = envelope.parse(message, max_bytes=self.consumer.max_message_bytes)
+        except Exception as e:  # whatever a body holds, it only ever poisons its own message
             self._count_failure(Kind.POISON)
-            await self._dead_letter(message, Reason.UNPARSEABLE, e)
+            await self._dead_letter(message, reason_of(e, parsing=True), e)
             return
         outcome = await self._apply(message, delivery)
         if outcome is None:
@@ -81,7 +88,7 @@ class Worker:
                 kind = classify(e)
                 self._count_failure(kind)
                 if kind is Kind.POISON:
-                    await self._dead_letter(message, Reason.REJECTED, e)
+                    await self._dead_letter(message, reason_of(e), e)
                     return None
                 if kind is Kind.OUTAGE:
                     self._outage(e)
@@ -139,8 +146,8 @@ class Worker:
             await self._pause(self.backoff.delay(0))
             await self._settle(message, message.nack(requeue=True), "requeue")
             return
-        if reason is Reason.UNPARSEABLE:
-            log.error("message %s is unparseable, dead-lettered: %s", message.message_id, error)
+        if reason not in (Reason.EXHAUSTED, Reason.UNTRUSTED_PUBLISHER):  # logged before
+            log.error("message %s dead-lettered as %s: %s", message.message_id, reason, error)
         await self._settle(message, message.ack(), "ack")
         self.metrics.dead_lettered.labels(self.consumer.name, reason.value).inc()
 

@@ -38,7 +38,10 @@ def default_id() -> str:
 def build(settings: Settings, client: AsyncMongoClient[Any]) -> Service:
     """The sales consumer process described by `settings`."""
     consumer = Consumer(
-        NAME, handlers, policy=RetryPolicy(budget_seconds=settings.transaction_budget_seconds)
+        NAME,
+        handlers,
+        policy=RetryPolicy(budget_seconds=settings.transaction_budget_seconds),
+        max_message_bytes=settings.consumer_max_message_bytes,
     )
     return Service(
         consumer=consumer,

@@ -1,5 +1,8 @@
 """What an order event changes in the sales figures: pure arithmetic on exact decimals.
 
+The payloads are validated by their contracts (services.contracts) before a handler runs:
+every amount is at most 10^12 with two places, so the arithmetic here stays small.
+
 `order.placed` adds its lines to each product (units and revenue) and one order to its
 customer; `order.cancelled` subtracts exactly the same. A customer's `orders` is therefore the
 number of their orders that stand (placed and not cancelled), with `placed` and `cancelled`
@@ -10,45 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from services.contracts import OrderLinesPayload
 
 CENT = Decimal("0.01")
-
-Amount = Annotated[Decimal, Field(ge=0, decimal_places=2, allow_inf_nan=False)]
-"""Money on the wire: a string like "12.50", never a float."""
-
-
-class Line(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    product_id: str = Field(min_length=1)
-    quantity: int = Field(ge=1)
-    unit_price: Amount
-    line_total: Amount
-
-    @model_validator(mode="after")
-    def _total_matches(self) -> Line:
-        if self.line_total != self.unit_price * self.quantity:
-            raise ValueError(f"line_total {self.line_total} is not quantity * unit_price")
-        return self
-
-
-class OrderLines(BaseModel):
-    """The payload of `order.placed` and `order.cancelled`: the whole order, both times."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    customer: str = Field(min_length=1)
-    items: tuple[Line, ...] = Field(min_length=1)
-    total: Amount
-
-    @model_validator(mode="after")
-    def _total_matches(self) -> OrderLines:
-        if self.total != sum((line.line_total for line in self.items), Decimal(0)):
-            raise ValueError(f"total {self.total} is not the sum of the line totals")
-        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +43,15 @@ class SalesChange:
     customer: CustomerChange
 
 
-def placed(order: OrderLines) -> SalesChange:
+def placed(order: OrderLinesPayload) -> SalesChange:
     return _change(order, sign=1)
 
 
-def cancelled(order: OrderLines) -> SalesChange:
+def cancelled(order: OrderLinesPayload) -> SalesChange:
     return _change(order, sign=-1)
 
 
-def _change(order: OrderLines, *, sign: int) -> SalesChange:
+def _change(order: OrderLinesPayload, *, sign: int) -> SalesChange:
     units: dict[str, int] = {}
     revenue: dict[str, Decimal] = {}
     for line in order.items:  # a product may appear on several lines

@@ -12,6 +12,8 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from tests.support.processes import eventually
 
+OCCURRED_AT = "2026-11-25T20:00:00.000Z"  # fixed: the same event is the same body, as redelivered
+
 
 def event_message(
     event_type: str,
@@ -21,6 +23,7 @@ def event_message(
     aggregate_id: str = "agg-1",
     version: int = 1,
     correlation_id: str | None = None,
+    occurred_at: str = OCCURRED_AT,
 ) -> Message:
     """A persistent message carrying the JSON envelope of one event."""
     event_id = event_id or str(uuid.uuid4())
@@ -31,7 +34,7 @@ def event_message(
         "aggregate_type": aggregate_type,
         "aggregate_id": aggregate_id,
         "aggregate_version": version,
-        "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "occurred_at": occurred_at,
         "payload": payload,
     }
     return Message(

@@ -45,8 +45,8 @@ def counting_handlers(calls: list[Delivery]) -> Handlers:
     return handlers
 
 
-class KilledError(Exception):
-    """The process dies here."""
+class KilledError(BaseException):
+    """The process dies here: like a SIGKILL, nothing in the consumer catches it."""
 
 
 async def tally(key: str) -> int:

@@ -14,7 +14,8 @@ from pymongo.errors import AutoReconnect, OperationFailure
 
 from outbox import TransactionFailedError
 from outbox.consumer import Backoff, Handlers, Kind, PoisonMessageError, Reason, classify, parse
-from outbox.consumer.failures import MAX_ERROR_CHARS, dead_letter, describe
+from outbox.consumer.errors import ConflictingDuplicateError, InvalidPayloadError, TooLargeError
+from outbox.consumer.failures import MAX_ERROR_CHARS, dead_letter, describe, reason_of
 
 
 @dataclass
@@ -167,3 +168,76 @@ def test_a_type_has_one_handler() -> None:
     assert handlers.get("c.happened") is None
     with pytest.raises(ValueError, match="already registered"):
         handlers.add("a.happened", handle)
+
+
+def raw(body: bytes, routing_key: str = "order.placed") -> FakeMessage:
+    return FakeMessage(body, routing_key=routing_key)
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (raw(b"[" * 100_000 + b"]" * 100_000), "nested deeper than 32"),
+        (raw(b'{"id": ' + b"7" * 5000 + b"}"), "number of more than 32"),
+        (raw(b'{"id": 1e400000}'), "out of range"),
+        (raw(b'{"id": NaN}'), "NaN is not a number"),
+        (raw(b'{"id": "\\ud800"}'), "lone surrogate"),
+        (raw(b'"' + b"a" * 200_000), "body is not JSON"),
+        (raw(b" " * 262_145), "over the 262144 limit"),
+    ],
+    ids=["deep", "long-int", "huge-float", "nan", "surrogate", "unterminated", "too-large"],
+)
+def test_a_hostile_body_is_poison_before_it_costs_anything(
+    message: FakeMessage, error: str
+) -> None:
+    with pytest.raises(PoisonMessageError, match=error):
+        parse(incoming(message))
+
+
+def test_the_size_limit_is_checked_before_decoding() -> None:
+    with pytest.raises(TooLargeError):
+        parse(incoming(FakeMessage(b"\xff" * 2000)), max_bytes=1024)
+    assert reason_of(TooLargeError("x"), parsing=True) is Reason.TOO_LARGE
+
+
+def test_the_routing_key_must_be_the_envelope_type() -> None:
+    message = message_of(envelope(type="order.cancelled"), routing_key="order.placed")
+    with pytest.raises(InvalidPayloadError, match=r"routing key 'order\.placed'"):
+        parse(incoming(message))
+
+
+def test_a_redelivery_of_the_same_envelope_has_the_same_hash_however_encoded() -> None:
+    body = envelope()
+    compact = message_of(body)
+    spaced = FakeMessage(
+        json.dumps(dict(reversed(body.items())), indent=2).encode(), message_id=body["id"]
+    )
+    changed = message_of(body | {"payload": {"customer": "bob"}})
+    first = parse(incoming(compact)).body_sha256
+    assert parse(incoming(spaced)).body_sha256 == first
+    assert parse(incoming(changed)).body_sha256 != first
+
+
+def test_reasons_follow_the_error() -> None:
+    assert reason_of(InvalidPayloadError("x")) is Reason.INVALID_PAYLOAD
+    assert reason_of(ConflictingDuplicateError("x")) is Reason.CONFLICTING_DUPLICATE
+    assert reason_of(PoisonMessageError("x")) is Reason.REJECTED
+    assert reason_of(PoisonMessageError("x"), parsing=True) is Reason.UNPARSEABLE
+    assert reason_of(RecursionError(), parsing=True) is Reason.UNPARSEABLE
+
+
+class Keyed(BaseModel):
+    key: str
+
+
+def test_a_payload_model_validates_before_the_handler_and_is_handed_to_it() -> None:
+    handlers = Handlers()
+
+    @handlers.on("order.placed", payload=Keyed)
+    async def handle(delivery: Any) -> None: ...
+
+    good = parse(incoming(message_of(envelope(payload={"key": "k"}))))
+    assert handlers.validate(good).payload(Keyed) == Keyed(key="k")
+    bad = parse(incoming(message_of(envelope(payload={"key": 5}))))
+    with pytest.raises(InvalidPayloadError, match=r"order.placed payload: key: Input should be"):
+        handlers.validate(bad)

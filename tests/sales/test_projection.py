@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from services.contracts import OrderLinesPayload as OrderLines
 from services.sales.projection import (
     CustomerChange,
-    OrderLines,
     ProductChange,
     cancelled,
     from_cents,
