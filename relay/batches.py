@@ -36,8 +36,11 @@ class Batch:
 
 
 class BatchSource:
-    def __init__(self, store: OutboxStore, leases: LeaseKeeper, *, limit: int) -> None:
+    def __init__(
+        self, store: OutboxStore, leases: LeaseKeeper, *, limit: int, user_id: str | None = None
+    ) -> None:
         self._store = store
+        self._user_id = user_id
         self._leases = leases
         self.limit = limit
         self.holds = Holds()
@@ -77,6 +80,7 @@ class BatchSource:
             last_published=self.published,
             now=now,
             max_items=self.limit,  # predecessors included: a half never exceeds its limit
+            user_id=self._user_id,
         )
 
     async def _sync_holds(self, partitions: frozenset[int]) -> None:

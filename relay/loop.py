@@ -44,11 +44,12 @@ class Relay:
         retry_backoff: float,
         retry_backoff_max: float,
         publish_timeout: float,
+        user_id: str | None = None,
     ) -> None:
         self._store, self._broker, self._leases = store, broker, leases
         self._waker, self._metrics = waker, metrics
         # Two halves of a batch are unmarked at most: one being marked, one being published.
-        self._source = BatchSource(store, leases, limit=max(1, batch_size // 2))
+        self._source = BatchSource(store, leases, limit=max(1, batch_size // 2), user_id=user_id)
         self._max_attempts = max_attempts
         self._retry_backoff, self._retry_backoff_max = retry_backoff, retry_backoff_max
         self._publish_timeout = publish_timeout

@@ -15,7 +15,7 @@ import signal
 import socket
 
 from boundbox import runtime
-from boundbox.settings import Settings
+from boundbox.settings import Settings, broker_user
 from outbox.events import OutboxEvent
 from relay import mongo
 from relay.broker import Broker
@@ -62,7 +62,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, metrics: Metrics | N
         appname=f"boundbox-relay-{relay_id}",
     )
     broker = Broker(
-        settings.amqp_url,
+        settings.relay_broker_url,
         settings.exchange_name,
         connection_name=f"boundbox-relay {relay_id}",
         connect_timeout=settings.relay_publish_timeout,
@@ -99,6 +99,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, metrics: Metrics | N
             retry_backoff=settings.relay_retry_backoff,
             retry_backoff_max=settings.relay_retry_backoff_max,
             publish_timeout=settings.relay_publish_timeout,
+            # RabbitMQ checks it against the connection's user: what consumers trust.
+            user_id=broker_user(settings.relay_broker_url),
         )
         status = Status(relay_id, broker_state, database_state, lambda: len(leases.partitions()))
         http = HttpServer(

@@ -3,7 +3,8 @@
 - routing key: the event's `routing_key`;
 - properties: `message_id` (the event id), `type`, `content_type` application/json,
   `timestamp` (when the event occurred), `app_id` "boundbox", `correlation_id` (the recording
-  context's, else the event id: the event starts a conversation), persistent delivery;
+  context's, else the event id: the event starts a conversation), persistent delivery, and
+  `user_id`, the relay's broker user: RabbitMQ refuses any other, so consumers can trust it;
 - headers: `aggregate_type`, `aggregate_id`, `aggregate_version`, and `traceparent` and
   `causation_id` when the event carries them;
 - body: the JSON envelope {id, type, aggregate_type, aggregate_id, aggregate_version,
@@ -79,8 +80,9 @@ def headers(event: StoredEvent) -> dict[str, Any]:
     return result
 
 
-def build(event: StoredEvent) -> Outgoing:
-    """The message for `event`; raises UnpublishableEventError when it cannot be serialized."""
+def build(event: StoredEvent, *, user_id: str | None = None) -> Outgoing:
+    """The message for `event` from broker user `user_id`; raises UnpublishableEventError when
+    it cannot be serialized."""
     event_id = str(event.id)
     properties = Basic.Properties(
         headers=headers(event),
@@ -91,6 +93,7 @@ def build(event: StoredEvent) -> Outgoing:
         timestamp=event.occurred_at,
         message_type=event.type,
         app_id=APP_ID,
+        user_id=user_id,
     )
     return Outgoing(
         routing_key=event.routing_key, body=body(event, event_id), properties=properties

@@ -55,10 +55,11 @@ class Plan:
         return sum(len(chain.items) for chain in self.chains) + len(self.orphans)
 
 
-def item_of(document: Document, ref: EventRef | None = None) -> Item:
+def item_of(document: Document, ref: EventRef | None = None, *, user_id: str | None = None) -> Item:
     ref = ref or ref_of(document)
     try:
-        return Item(ref=ref, document=document, outgoing=build(parse(document)))
+        outgoing = build(parse(document), user_id=user_id)
+        return Item(ref=ref, document=document, outgoing=outgoing)
     except UnpublishableEventError as e:
         return Item(ref=ref, document=document, outgoing=None, error=str(e))
 
@@ -77,15 +78,17 @@ def plan(
     last_published: Callable[[AggregateKey], int | None],
     now: datetime,
     max_items: int,
+    user_id: str | None = None,
 ) -> Plan:
     """Chains from `fetched` (oldest first); `predecessors` holds, per aggregate asked about,
-    its unpublished events older than those fetched (pending or failed)."""
+    its unpublished events older than those fetched (pending or failed). Messages are built
+    for broker user `user_id`."""
     result = Plan()
     by_key: dict[AggregateKey, dict[int, Document]] = {}
     for document in fetched:
         ref = ref_of(document)
         if ref.version is None:
-            result.orphans.append(item_of(document, ref))
+            result.orphans.append(item_of(document, ref, user_id=user_id))
         else:
             by_key.setdefault(ref.key, {}).setdefault(ref.version, document)
     budget = max_items - len(result.orphans)
@@ -100,7 +103,7 @@ def plan(
         if not (first == 1 or asked or last_published(key) == first - 1):
             result.unverified.add(key)
             continue
-        items = _chain(key, versions, first, now, result.holds, budget)
+        items = _chain(key, versions, first, now, result.holds, budget, user_id)
         if items:
             result.chains.append(Chain(key=key, items=items))
             budget -= len(items)
@@ -114,6 +117,7 @@ def _chain(
     now: datetime,
     holds: dict[AggregateKey, datetime | None],
     budget: int,
+    user_id: str | None,
 ) -> tuple[Item, ...]:
     items: list[Item] = []
     version = first
@@ -127,6 +131,6 @@ def _chain(
         if ref.attempts > 0 and retry_at is not None and retry_at > now:
             holds[key] = retry_at
             break
-        items.append(item_of(document, ref))
+        items.append(item_of(document, ref, user_id=user_id))
         version += 1
     return tuple(items)

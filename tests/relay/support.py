@@ -39,6 +39,7 @@ class Received:
     content_type: str | None
     correlation_id: str | None
     app_id: str | None
+    user_id: str | None
     timestamp: datetime | None
     delivery_mode: int
     headers: dict[str, Any]
@@ -91,6 +92,7 @@ class Consumer:
                 content_type=message.content_type,
                 correlation_id=message.correlation_id,
                 app_id=message.app_id,
+                user_id=message.user_id,
                 timestamp=message.timestamp,
                 delivery_mode=int(message.delivery_mode or 0),
                 headers=dict(message.headers),

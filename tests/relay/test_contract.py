@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 import outbox
-from boundbox.settings import Settings
-from tests.relay.support import Consumer, metric, record_many, running_relay
+from boundbox.settings import Settings, broker_user
+from tests.relay.support import AMQP_URL, Consumer, metric, record_many, running_relay
 from tests.support.processes import eventually
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -41,6 +41,7 @@ async def test_a_consumer_receives_every_property_header_and_field(
     assert message.type == "order.placed"
     assert message.content_type == "application/json"
     assert message.app_id == "boundbox"
+    assert message.user_id == broker_user(AMQP_URL)  # the relay's broker user, checked by it
     assert message.correlation_id == "req-1"
     assert message.delivery_mode == 2  # persistent
     assert message.timestamp is not None

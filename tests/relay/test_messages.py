@@ -52,13 +52,14 @@ def test_the_body_is_the_json_envelope() -> None:
 
 
 def test_properties_and_headers() -> None:
-    outgoing = build(parse(document()))
+    outgoing = build(parse(document()), user_id="boundbox-relay")
     message = outgoing.properties
     assert outgoing.routing_key == "order.placed"
     assert message.message_id == str(EVENT_ID)
     assert message.message_type == "order.placed"
     assert message.content_type == "application/json"
     assert message.app_id == "boundbox"
+    assert message.user_id == "boundbox-relay"  # the relay's broker user: RabbitMQ checks it
     assert message.correlation_id == "req-9"
     assert message.delivery_mode == DeliveryMode.PERSISTENT.value
     assert message.timestamp == OCCURRED
