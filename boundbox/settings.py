@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,21 @@ def _amqp_url(value: str) -> str:
     if not value.startswith(("amqp://", "amqps://")):
         raise ValueError("must start with amqp:// or amqps://")
     return value
+
+
+def _optional_amqp_url(value: str) -> str:
+    return value and _amqp_url(value)
+
+
+def _user_names(value: str) -> str:
+    if any(not name.isprintable() for name in value.replace(",", " ").split()):
+        raise ValueError("must be broker user names, separated by commas or spaces")
+    return value
+
+
+def broker_user(amqp_url: str) -> str:
+    """The RabbitMQ user an AMQP URL logs in as (percent-decoded; aiormq's default: guest)."""
+    return unquote(urlsplit(amqp_url).username or "") or "guest"
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -52,6 +68,9 @@ class Settings(BaseSettings):
     # The outbox relay (`boundbox relay`, relay/). Durations are in seconds.
     relay_id: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
     """This relay's name in leases, logs and its AMQP connection; empty: <host>-<pid>-<random>."""
+    relay_amqp_url: Annotated[str, AfterValidator(_optional_amqp_url)] = ""
+    """The relay's own broker user (it writes to the events exchange); empty: AMQP_URL. Every
+    message it publishes carries that user as its AMQP `user_id`."""
     relay_batch_size: Annotated[int, Field(ge=1, le=2000)] = 1000
     """Events confirmed but not yet marked at most (what a crash may publish twice); read,
     published and marked in halves."""
@@ -80,6 +99,12 @@ class Settings(BaseSettings):
     """A consumer NAME reads the durable quorum queue `<prefix>.<NAME>`."""
     consumer_id: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
     """This consumer's name in logs and its AMQP connection; empty: <host>-<pid>."""
+    consumer_amqp_url: Annotated[str, AfterValidator(_optional_amqp_url)] = ""
+    """A consumer's own broker user (it reads its own queues); empty: AMQP_URL."""
+    trusted_publishers: Annotated[str, AfterValidator(_user_names)] = ""
+    """The broker users whose events a consumer applies, separated by commas or spaces; an
+    event with another AMQP `user_id`, or none, is dead-lettered as `untrusted-publisher`.
+    Empty: the relay's user (that of RELAY_AMQP_URL, else AMQP_URL)."""
     consumer_prefetch: Annotated[int, Field(ge=1, le=1000)] = 32
     consumer_max_deliveries: Annotated[int, Field(ge=1, le=100)] = 5
     """A message whose handler fails this many deliveries goes to the dead-letter queue."""
@@ -93,6 +118,19 @@ class Settings(BaseSettings):
         "boundbox_sales"
     )
     """The sales projection's own MongoDB database (`boundbox consume sales`)."""
+
+    @property
+    def relay_broker_url(self) -> str:
+        return self.relay_amqp_url or self.amqp_url
+
+    @property
+    def consumer_broker_url(self) -> str:
+        return self.consumer_amqp_url or self.amqp_url
+
+    @property
+    def trusted_publisher_users(self) -> frozenset[str]:
+        named = frozenset(self.trusted_publishers.replace(",", " ").split())
+        return named or frozenset({broker_user(self.relay_broker_url)})
 
     @model_validator(mode="after")
     def _relay_backoff_bounds(self) -> Settings:

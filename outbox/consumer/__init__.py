@@ -27,6 +27,7 @@ from outbox.consumer.metrics import ConsumerMetrics
 from outbox.consumer.runner import connect, run_consumer
 from outbox.consumer.service import Service, kill_after_commit_hook, serve, stop_on_signals
 from outbox.consumer.topology import Topology, declare
+from outbox.consumer.trust import TrustedPublishers, UntrustedPublisherError
 from outbox.consumer.worker import Worker
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "Reason",
     "Service",
     "Topology",
+    "TrustedPublishers",
+    "UntrustedPublisherError",
     "Worker",
     "classify",
     "connect",

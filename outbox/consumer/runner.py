@@ -17,6 +17,7 @@ from outbox.consumer.failures import Backoff
 from outbox.consumer.loop import consume
 from outbox.consumer.metrics import ConsumerMetrics
 from outbox.consumer.topology import Declared, Topology, declare
+from outbox.consumer.trust import TrustedPublishers
 from outbox.consumer.waiting import pause, until_stopped
 from outbox.consumer.worker import BROKER_ERRORS, AfterCommit, Worker
 
@@ -54,11 +55,13 @@ async def run_consumer(
     stopping: asyncio.Event,
     after_commit: AfterCommit | None = None,
     consuming: asyncio.Event | None = None,
+    trusted: TrustedPublishers | None = None,
 ) -> None:
     """Consumes until `stopping` is set, reconnecting after broker outages.
 
     Opens `connection` if needed; closing it stays with the caller, who created it.
-    `consuming` is set once the queue is declared, bound and subscribed to.
+    `consuming` is set once the queue is declared, bound and subscribed to. Only messages
+    published by a `trusted` broker user are applied (None: any publisher).
     """
     metrics.connected.labels(consumer.name).set_function(lambda: float(is_connected(connection)))
     try:
@@ -80,6 +83,7 @@ async def run_consumer(
             backoff=backoff,
             stopping=stopping,
             after_commit=after_commit,
+            trusted=trusted,
         )
         await consume(declared.queue, worker, stopping, consuming)
     finally:

@@ -28,6 +28,7 @@ from outbox.consumer.failures import Backoff, describe
 from outbox.consumer.metrics import ConsumerMetrics
 from outbox.consumer.runner import connect, is_connected, run_consumer
 from outbox.consumer.topology import Topology
+from outbox.consumer.trust import TrustedPublishers
 from outbox.consumer.waiting import pause, stop_on_signals
 from outbox.consumer.web import Health, HttpServer, create_app
 from outbox.consumer.worker import AfterCommit
@@ -48,6 +49,8 @@ class Service:
     consumer: Consumer
     topology: Topology
     amqp_url: str
+    trusted: TrustedPublishers
+    """The broker users whose events are applied (the relay's): see outbox.consumer.trust."""
     connection_name: str
     prefetch: int
     backoff: Backoff
@@ -110,6 +113,7 @@ async def serve(service: Service, stopping: asyncio.Event) -> None:
             stopping=stopping,
             after_commit=service.after_commit,
             consuming=consuming,
+            trusted=service.trusted,
         )
     finally:
         await connection.close()

@@ -8,6 +8,10 @@
 
 Redeclaring with other arguments fails (PRECONDITION_FAILED): to change the delivery limit of
 an existing queue, delete it or use a broker policy.
+
+The events exchange is the relay's: a consumer only looks it up (a passive declare), so its
+broker user needs no configure permission on it, and until the relay has declared it the
+consumer waits, retrying like for any broker that is not ready.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ class Declared:
 
 async def declare(channel: AbstractChannel, topology: Topology) -> Declared:
     """Declares (or finds, unchanged) the exchanges, queues and bindings of `topology`."""
-    events = await channel.declare_exchange(topology.exchange, ExchangeType.TOPIC, durable=True)
+    events = await channel.get_exchange(topology.exchange, ensure=True)
     dead_letters = await channel.declare_exchange(
         topology.dead_letter_exchange, ExchangeType.FANOUT, durable=True
     )

@@ -28,6 +28,7 @@ from outbox.consumer.failures import (
     reason_of,
 )
 from outbox.consumer.metrics import ConsumerMetrics
+from outbox.consumer.trust import TrustedPublishers, UntrustedPublisherError
 from outbox.consumer.waiting import pause
 
 log = logging.getLogger("boundbox.consumer")
@@ -51,8 +52,11 @@ class Worker:
         backoff: Backoff,
         stopping: asyncio.Event,
         after_commit: AfterCommit | None = None,
+        trusted: TrustedPublishers | None = None,
     ) -> None:
         self.consumer = consumer
+        self.trusted = trusted
+        """None trusts every publisher (a broker with one user); a process always sets it."""
         self.dead_letters = dead_letters
         self.metrics = metrics
         self.max_deliveries = max_deliveries
@@ -63,6 +67,14 @@ class Worker:
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         """Applies and settles `message`; never raises for a message that fails."""
+        try:
+            if self.trusted is not None:
+                self.trusted.check(message)  # before anything reads what it says
+        except UntrustedPublisherError as e:
+            log.warning("message %s dead-lettered: %s", message.message_id, e)
+            self._count_failure(Kind.POISON)
+            await self._dead_letter(message, Reason.UNTRUSTED_PUBLISHER, e)
+            return
         try:
             delivery = envelope.parse(message, max_bytes=self.consumer.max_message_bytes)
         except Exception as e:  # whatever a body holds, it only ever poisons its own message

@@ -10,9 +10,14 @@ from typing import Any
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
+from boundbox.settings import broker_user
+from tests.consumer.conftest import AMQP_URL
 from tests.support.processes import eventually
 
 OCCURRED_AT = "2026-11-25T20:00:00.000Z"  # fixed: the same event is the same body, as redelivered
+
+PUBLISHER = broker_user(AMQP_URL)
+"""The tests' broker user: the relay's too (TRUSTED_PUBLISHERS' default), so it is trusted."""
 
 
 def event_message(
@@ -24,8 +29,9 @@ def event_message(
     version: int = 1,
     correlation_id: str | None = None,
     occurred_at: str = OCCURRED_AT,
+    user_id: str | None = PUBLISHER,
 ) -> Message:
-    """A persistent message carrying the JSON envelope of one event."""
+    """A persistent message carrying the JSON envelope of one event, from `user_id`."""
     event_id = event_id or str(uuid.uuid4())
     aggregate_type = event_type.split(".")[0]
     envelope = {
@@ -46,6 +52,7 @@ def event_message(
         delivery_mode=DeliveryMode.PERSISTENT,
         timestamp=datetime.now(UTC),
         app_id="boundbox",
+        user_id=user_id,
         headers={
             "aggregate_type": aggregate_type,
             "aggregate_id": aggregate_id,
@@ -60,6 +67,7 @@ def raw_message(body: bytes, *, content_type: str = "application/json") -> Messa
         message_id=str(uuid.uuid4()),
         content_type=content_type,
         delivery_mode=DeliveryMode.PERSISTENT,
+        user_id=PUBLISHER,
     )
 
 
