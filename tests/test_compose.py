@@ -34,6 +34,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PYPROJECT = ROOT / "pyproject.toml"
+ENV_EXAMPLE = ROOT / ".env.example"
 
 INFRASTRUCTURE = ("mongo", "rabbitmq")
 OUR_SERVICES = ("api", "relay", "consumer")  # built from our Dockerfile
@@ -44,6 +45,11 @@ LISTEN_SETTINGS = {
     "consumer": ("consumer_host", "consumer_port"),
 }
 BASE_IMAGE = "python:3.13-slim"
+# What each service's health check asks: the api is healthy once it is ready (MongoDB answers).
+HEALTH_PATHS = {"api": "/readyz", "relay": "/healthz", "consumer": "/healthz"}
+# The Settings property holding the broker URL each service connects with (the api has none).
+BROKER_URLS = {"relay": "relay_broker_url", "consumer": "consumer_broker_url"}
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?::([?-])([^}]*))?\}")
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -81,13 +87,46 @@ def _healthcheck_argv(service: str) -> list[str]:
     raise AssertionError(f"{service}: health check test starts with {kind!r}, not CMD/CMD-SHELL")
 
 
-def _environment(service: str) -> dict[str, str | None]:
-    """A service's `environment`, whichever of compose's two forms it is written in."""
+@cache
+def env_example() -> dict[str, str]:
+    """The variables of .env.example, as compose reads a .env."""
+    pairs = (
+        line.partition("=")
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    return {name.strip(): value.strip() for name, _, value in pairs}
+
+
+def interpolate(value: str) -> str:
+    """`value` as compose passes it with .env.example as the .env: ${VAR}, ${VAR:-x}, ${VAR:?x}."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, kind, default = match.groups()
+        found = env_example().get(name, "")
+        assert found or kind == "-", f"{name} is needed but .env.example leaves it empty"
+        return found or default or ""
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def raw_environment(service: str) -> dict[str, str | None]:
+    """A service's `environment` as written, whichever of compose's two forms it is in."""
     environment = _service(service).get("environment") or {}
     if isinstance(environment, dict):
         return {str(k): None if v is None else str(v) for k, v in environment.items()}
     pairs = (str(entry).partition("=") for entry in environment)
     return {name: value if sep else None for name, sep, value in pairs}
+
+
+def _environment(service: str) -> dict[str, str | None]:
+    """A service's environment as its process gets it, with .env.example as the .env."""
+    return {
+        name: None if value is None else interpolate(value)
+        for name, value in raw_environment(service).items()
+    }
 
 
 def _setting_name(variable: str) -> str:
@@ -322,7 +361,8 @@ def test_healthcheck_probes_the_service_own_healthz(service: str) -> None:
     url = urlsplit(urls[0])
     _host_field, port_field = LISTEN_SETTINGS[service]
     port = _setting(service, port_field)
-    assert (url.hostname, str(url.port), url.path) == ("127.0.0.1", port, "/healthz"), (
+    path = HEALTH_PATHS[service]
+    assert (url.hostname, str(url.port), url.path) == ("127.0.0.1", port, path), (
         f"{service} listens on port {port}; its health check requests {urls[0]}"
     )
 
@@ -331,7 +371,7 @@ class _HealthzHandler(BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self) -> None:
-        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.send_response(self.status if self.path in HEALTH_PATHS.values() else 404)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -418,11 +458,25 @@ def test_services_listen_on_every_interface(service: str) -> None:
     )
 
 
+def settings_of(service: str) -> Settings:
+    """The settings a service's process reads: its compose environment (.env.example's values)."""
+    values = {
+        _setting_name(variable): value
+        for variable, value in _environment(service).items()
+        if value is not None
+    }
+    return Settings.model_validate(values)
+
+
 @pytest.mark.parametrize("service", OUR_SERVICES)
 def test_urls_name_compose_services(service: str) -> None:
     services = set(_compose()["services"])
-    for field in ("mongodb_url", "amqp_url"):
-        host = urlsplit(_setting(service, field)).hostname
+    settings = settings_of(service)
+    urls = {"MONGODB_URL": settings.mongodb_url}
+    if service in BROKER_URLS:
+        urls["the broker URL"] = getattr(settings, BROKER_URLS[service])
+    for what, url in urls.items():
+        host = urlsplit(url).hostname
         assert host in services, (
-            f"{service}: {field.upper()} points at {host!r}, not at a service of the compose file"
+            f"{service}: {what} points at {host!r}, not at a service of the compose file"
         )
