@@ -17,6 +17,9 @@ from services.api.database import Database
 from services.store import outbox as outbox_store
 
 UNMATCHED = "<unmatched>"  # one label for every unknown path: bounded cardinality
+# Any other method is labelled OTHER: a client inventing methods must not grow /metrics.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "OTHER"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -96,4 +99,5 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER
+            self.metrics.observe(method, route, status, time.perf_counter() - started)
