@@ -146,10 +146,12 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_one_processed(
     assert unparseable.headers["x-boundbox-reason"] == "unparseable"
     assert "body is not JSON" in str(unparseable.headers["x-boundbox-error"])
     assert rejected.message_id == bad_id
-    assert rejected.headers["x-boundbox-reason"] == "rejected"
+    assert rejected.headers["x-boundbox-reason"] == "invalid-payload"
     assert "items" in str(rejected.headers["x-boundbox-error"])
     assert await sales.metric("boundbox_consumer_dead_lettered_total", reason="unparseable") == 1
-    assert await sales.metric("boundbox_consumer_dead_lettered_total", reason="rejected") == 1
+    assert (
+        await sales.metric("boundbox_consumer_dead_lettered_total", reason="invalid-payload") == 1
+    )
 
 
 async def test_the_read_api_answers_404_for_unknown_ids_and_health_on_the_same_port(
