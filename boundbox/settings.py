@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from boundbox.errors import ConfigurationError
@@ -64,6 +64,23 @@ class Settings(BaseSettings):
     devdb_port: Port = 27017
     devdb_data_dir: str = ".data/devdb"
     transaction_budget_seconds: Annotated[float, Field(gt=0, le=110)] = 30.0
+
+    # Authentication of the API and the consumers' read APIs (services/security/).
+    auth_mode: Literal["jwt", "none"] = "jwt"
+    """`jwt`: every route but /healthz and /readyz needs a bearer token; `none`: no checks
+    (an explicit opt-out, logged at start)."""
+    auth_issuer: Annotated[str, Field(max_length=1000)] = "boundbox"
+    """The `iss` every token must carry."""
+    auth_audience: Annotated[str, Field(max_length=1000)] = "boundbox"
+    """The `aud` every token must carry."""
+    auth_jwks_url: Annotated[str, Field(max_length=2000)] = ""
+    """Verify tokens with the keys of this JWKS (cached, refetched on an unknown `kid`)."""
+    auth_public_key: Annotated[str, Field(max_length=20000)] = ""
+    """Verify RS256/ES256 tokens with this PEM public key."""
+    auth_secret: Annotated[SecretStr, Field(max_length=1000)] = SecretStr("")
+    """Verify (and, with `boundbox token`, mint) HS256 tokens with this shared secret (dev)."""
+    cors_origins: Annotated[str, Field(max_length=10000)] = ""
+    """Origins allowed to call the API from a browser, separated by commas; empty: none."""
 
     # The outbox relay (`boundbox relay`, relay/). Durations are in seconds.
     relay_id: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9_.:-]*$")] = ""

@@ -104,16 +104,20 @@ def _order_problems(ledger: Ledger, orders: dict[str, Document]) -> list[str]:
 def _stock_problems(
     ledger: Ledger, orders: dict[str, Document], products: dict[str, Document]
 ) -> list[str]:
-    """stock = initial + restocked - reserved by standing orders; one version per change."""
+    """stock = initial + restocked - reserved by standing orders; one version per change:
+    one per restock, one per order line reserved, one per product a cancel returns units to."""
     if set(products) != set(ledger.products):
         return [f"products {sorted(products)} != created {sorted(ledger.products)}"]
     reserved: Counter[str] = Counter()
     changes: Counter[str] = Counter(ledger.restocks)
     for order in orders.values():
         for line in order["lines"]:
-            changes[line["product_id"]] += 2 if order["status"] == "cancelled" else 1
+            changes[line["product_id"]] += 1  # each line reserves its units
             if order["status"] == "placed":
                 reserved[line["product_id"]] += line["quantity"]
+        if order["status"] == "cancelled":
+            # a cancel returns each product's units in one change, however many lines held it
+            changes.update({line["product_id"] for line in order["lines"]})
     problems = []
     for product_id, product in products.items():
         stock = ledger.initial_stock[product_id] + ledger.restocked[product_id]
