@@ -13,7 +13,7 @@ from typing import cast
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, TimeoutType
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 
@@ -34,6 +34,22 @@ def _cancelled_by_broker(error: asyncio.CancelledError) -> bool:
     """aiormq cancels pending confirms when the connection drops: not *our* cancellation."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() == 0 and bool(error.args)
+
+
+class _Connection(aio_pika.Connection):
+    """A connection that closes itself when its connect fails.
+
+    aio-pika leaves a failed connection to the garbage collector, which then schedules its
+    close on whatever loop is current, or drops the coroutine when none is: closed here, it
+    is finished on the loop that made it.
+    """
+
+    async def connect(self, timeout: TimeoutType = None) -> None:
+        try:
+            await super().connect(timeout)
+        except BaseException:
+            await self.close()
+            raise
 
 
 class Broker:
@@ -80,6 +96,7 @@ class Broker:
                 self._url,
                 client_properties={"connection_name": self._connection_name},
                 timeout=self._connect_timeout,
+                connection_class=_Connection,
             )
             self._connection.close_callbacks.add(self._on_close)
             self._channel = await self._connection.channel(
