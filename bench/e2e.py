@@ -29,6 +29,7 @@ from pymongo import AsyncMongoClient
 
 from bench.stack import Stack
 from bench.support import RESULTS, percentile, save
+from tests.support.auth import admin_headers
 
 PRODUCTS = 20
 
@@ -161,7 +162,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await tap.start(env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
         async with (
-            httpx.AsyncClient(base_url=stack.api_url, timeout=30) as http,
+            httpx.AsyncClient(base_url=stack.api_url, timeout=30, headers=admin_headers()) as http,
             AsyncMongoClient(
                 env["MONGODB_URL"], tz_aware=True, uuidRepresentation="standard"
             ) as mongo,

@@ -15,6 +15,7 @@ from typing import IO
 
 import aio_pika
 
+from tests.support.auth import AUTH_ENV
 from tests.support.processes import DevDbProcess, free_port
 
 
@@ -89,6 +90,7 @@ class Stack:
             "RELAY_PORT": str(ports["relay"]),
             "CONSUMER_PORT": str(ports["consumer"]),
             "LOG_LEVEL": "WARNING",
+            **AUTH_ENV,  # the API and the consumer verify tokens, as in production
         }
         self.services = {
             "api": Service("api", ["api"], f"http://127.0.0.1:{ports['api']}/healthz"),

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.badinput.problems import DB, nothing_written, problem
+from tests.support.auth import AUTH_ENV, admin_headers
 from tests.support.processes import eventually, free_port
 
 JSON = {"content-type": "application/json"}
@@ -31,6 +32,7 @@ def start_api(mongodb_url: str, db_name: str, port: int, log: Path) -> subproces
         "API_HOST": "127.0.0.1",
         "API_PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        **AUTH_ENV,
     }
     with log.open("wb") as output:
         return subprocess.Popen(
@@ -61,7 +63,9 @@ async def server(mongodb_url: str, database: DB, tmp_path: Path) -> AsyncIterato
     log = tmp_path / "api.log"
     process = start_api(mongodb_url, database.name, port, log)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, headers=admin_headers()
+        ) as client:
 
             async def ready() -> bool:
                 assert process.poll() is None, log.read_text()

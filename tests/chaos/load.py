@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.auth import JSON
+
 CUSTOMERS = ("ada", "bob", "cy", "dan", "eve")
 RETRYABLE = frozenset({None, 500, 503})  # None: no answer (a killed API, a timeout)
 
@@ -210,7 +212,10 @@ class Load:
         at = time.monotonic() - self.ledger.started
         self.in_flight += 1
         try:
-            response = await self.http.post(path, json=body, headers={"Idempotency-Key": key})
+            # A cancel has no body, and still declares JSON.
+            response = await self.http.post(
+                path, json=body, headers={"Idempotency-Key": key, **JSON}
+            )
         except httpx.TransportError as e:
             self.ledger.note(Answer(at, self._since(at), kind, None, type(e).__name__))
             return None

@@ -12,6 +12,7 @@ import httpx
 from tests.chaos.load import Ledger, Load
 from tests.chaos.reconcile import Report, reconcile
 from tests.chaos.stack import ChaosStack
+from tests.support.auth import admin_headers
 
 LOAD_SECONDS = 12.0
 RATE = 40.0  # operations started per second, spread over the workers
@@ -40,7 +41,9 @@ async def under_load(
     workers: int = WORKERS,
 ) -> Ledger:
     """Creates the catalog, then runs the seeded load and `chaos(load)` side by side."""
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=HTTP_TIMEOUT) as http:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, timeout=HTTP_TIMEOUT, headers=admin_headers()
+    ) as http:
         load = Load(http, seed=seed, run_id=stack.run_id)
         await load.setup()
         async with asyncio.TaskGroup() as group:

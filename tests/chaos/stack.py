@@ -23,6 +23,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from tests.chaos.processes import Component
 from tests.chaos.subscriber import Subscriber
 from tests.consumer.conftest import AMQP_URL, Names
+from tests.support.auth import AUTH_ENV, admin_headers
 from tests.support.processes import free_port
 
 
@@ -63,6 +64,7 @@ class ChaosStack:
             "CONSUMER_RETRY_BACKOFF": "0.05",
             "CONSUMER_RETRY_BACKOFF_MAX": "0.5",
             "LOG_LEVEL": "WARNING",
+            **AUTH_ENV,
         }
 
         def component(
@@ -82,7 +84,7 @@ class ChaosStack:
         self.subscriber = Subscriber(
             broker, exchange=names.exchange, queue=f"{names.prefix}.witness"
         )
-        self.probes = httpx.AsyncClient(timeout=5)
+        self.probes = httpx.AsyncClient(timeout=5, headers=admin_headers())
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             mongodb_url,
             uuidRepresentation="standard",

@@ -14,6 +14,7 @@ from aio_pika.abc import AbstractRobustChannel
 from outbox.consumer.tail import as_line
 from tests.consumer.conftest import AMQP_URL, Names
 from tests.consumer.messages import event_message, publish, raw_message, take
+from tests.support.auth import AUTH_ENV
 
 
 def test_an_unknown_consumer_is_one_line_and_exit_2() -> None:
@@ -37,7 +38,13 @@ async def read_line(stream: asyncio.StreamReader, *, within: float = 15) -> byte
 async def test_tail_prints_each_matching_event_as_one_json_line(
     channel: AbstractRobustChannel, names: Names
 ) -> None:
-    env = {**os.environ, "AMQP_URL": AMQP_URL, "EXCHANGE_NAME": names.exchange, "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "AMQP_URL": AMQP_URL,
+        "EXCHANGE_NAME": names.exchange,
+        "LOG_LEVEL": "INFO",
+        **AUTH_ENV,
+    }
     tail = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "boundbox", "consume", "tail", "order.*",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient
 
 from tests.consumer.conftest import AMQP_URL, Names
 from tests.sales.conftest import StartSales
+from tests.support.auth import AUTH_ENV, JSON, admin_headers
 from tests.support.processes import eventually, free_port
 
 ORDERS = 30
@@ -54,6 +55,7 @@ def shop_env(mongodb_url: str, names: Names) -> dict[str, str]:
         "RELAY_ID": names.test_id,
         "RELAY_POLL_INTERVAL": "0.01",
         "LOG_LEVEL": "WARNING",
+        **AUTH_ENV,
     }
 
 
@@ -83,7 +85,7 @@ async def test_the_projection_equals_the_truth_computed_from_the_orders(
         api_url = f"http://127.0.0.1:{shop_env['API_PORT']}"
         await wait_http(f"{api_url}/readyz", api)
         await wait_http(f"http://127.0.0.1:{shop_env['RELAY_PORT']}/healthz", relay)
-        async with httpx.AsyncClient(base_url=api_url, timeout=10) as shop:
+        async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=admin_headers()) as shop:
             truth = await place_and_cancel_orders(shop, random.Random(6))
 
         async def projected() -> bool:
@@ -162,7 +164,7 @@ async def place_and_cancel_orders(shop: httpx.AsyncClient, rng: random.Random) -
         order = response.json()
         truth.add(order, +1)
         if rng.random() < 0.35:
-            response = await shop.post(f"/orders/{order['id']}/cancel")
+            response = await shop.post(f"/orders/{order['id']}/cancel", headers=JSON)
             assert response.status_code == 200, response.text
             truth.add(order, -1)
     return truth

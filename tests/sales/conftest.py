@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.consumer.conftest import AMQP_URL, Names, broker, channel, names, test_id
+from tests.support.auth import AUTH_ENV, admin_headers
 from tests.support.processes import eventually, free_port
 
 __all__ = ["broker", "channel", "names", "test_id"]  # the broker fixtures, shared
@@ -31,7 +32,9 @@ class SalesProcess:
     http: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=5)
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.port}", timeout=5, headers=admin_headers()
+        )
 
     async def start(self) -> SalesProcess:
         self.process = spawn(self.env)
@@ -109,6 +112,7 @@ async def start_sales(
             "CONSUMER_RETRY_BACKOFF_MAX": "0.05",
             "CONSUMER_MAX_DELIVERIES": "3",
             "LOG_LEVEL": "WARNING",
+            **AUTH_ENV,
             **extra_env,
         }
         process = SalesProcess(env, port)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
+from tests.support.auth import AUTH_ENV, admin_headers
 from tests.support.processes import eventually, free_port
 
 
@@ -22,6 +23,7 @@ async def test_boundbox_api_serves_and_says_where(
         "MONGODB_DB": database.name,
         "API_PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        **AUTH_ENV,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -36,7 +38,9 @@ async def test_boundbox_api_serves_and_says_where(
             announced = (await process.stdout.readline()).decode()
         assert f"http://127.0.0.1:{port}" in announced and "/docs" in announced
 
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=admin_headers()
+        ) as client:
 
             async def ready() -> bool:
                 try:
