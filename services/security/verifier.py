@@ -1,0 +1,78 @@
+"""Verifies a bearer token: signature, algorithm, expiry, issuer, audience, subject, scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+from services.security.errors import InvalidTokenError
+from services.security.keys import KeySource
+from services.security.principal import Principal
+
+LEEWAY_SECONDS = 30
+REQUIRED_CLAIMS = ["sub", "exp", "iss", "aud"]
+
+
+class TokenVerifier:
+    """Turns a token into its Principal, or raises InvalidTokenError saying why."""
+
+    def __init__(
+        self, keys: KeySource, *, issuer: str, audience: str, leeway: float = LEEWAY_SECONDS
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise InvalidTokenError("the token is not a well-formed JWT") from None
+        key = await self._keys.key_for(header)
+        if header.get("alg") not in key.algorithms:
+            accepted = " or ".join(key.algorithms) or "none of this key"
+            raise InvalidTokenError(f"the token's algorithm is not accepted (expected {accepted})")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=list(key.algorithms),
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidTokenError("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidTokenError("the token is not valid yet") from None
+        except jwt.InvalidTokenError as e:
+            # PyJWT's messages name the failed check ("Invalid audience"), never the token.
+            raise InvalidTokenError(f"the token is invalid: {e}") from None
+        return Principal(sub=_subject(claims), scopes=scopes_of(claims))
+
+
+def _subject(claims: Mapping[str, Any]) -> str:
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub.strip():
+        raise InvalidTokenError("the token's `sub` must be a non-empty string")
+    return sub
+
+
+def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
+    """The scopes of `scope` (space-separated, RFC 8693) and of `scp` (a list, or a string)."""
+    scopes: set[str] = set()
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            scopes.update(value.split())
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            scopes.update(value)
+        else:
+            raise InvalidTokenError(f"the token's `{name}` must be a string or a list of strings")
+    return frozenset(scopes)
