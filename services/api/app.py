@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 import outbox
 from boundbox import __version__
@@ -16,6 +18,9 @@ from services.api.errors import add_error_handlers
 from services.api.metrics import Metrics, MetricsMiddleware
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.routers import categories, health, orders, products
+from services.security import authenticator_from
+
+log = logging.getLogger("boundbox.api")
 
 DESCRIPTION = """\
 Commands on a small shop. Every command changes state and records its event in one
@@ -24,7 +29,32 @@ MongoDB transaction; the relay publishes the events to RabbitMQ afterwards.
 - Send an `Idempotency-Key` with any POST to retry it safely.
 - Send `If-Match` with an ETag to change only the version you read (else 412).
 - `X-Request-ID` (generated when absent) and `traceparent` travel with every event.
+
+**Authentication**: every operation but `/healthz` and `/readyz` needs
+`Authorization: Bearer <JWT>` (click *Authorize*, paste a token under `BearerToken`). Each
+operation lists the scopes it needs; reading categories and products needs a valid token of
+any scope. A customer's token (`sub` = the customer) reaches only that customer's orders;
+`orders:admin` reaches every order. Commands take `Content-Type: application/json` only, a
+body-less cancel included (else 415). These docs (`/docs`, `/openapi.json`) are open.
 """
+
+# Cross-origin callers may send and read these; the token travels in a header, not a cookie.
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "X-Request-ID",
+    "traceparent",
+]
+CORS_RESPONSE_HEADERS = [
+    "ETag",
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+]
 
 
 def create_app(
@@ -33,10 +63,16 @@ def create_app(
     server_selection_timeout_ms: int = 5_000,
     max_body_bytes: int = 64 * 1024,
 ) -> FastAPI:
-    """The API, connecting to `settings.mongodb_url` / `mongodb_db` during its lifespan."""
+    """The API, connecting to `settings.mongodb_url` / `mongodb_db` during its lifespan.
+
+    Raises ConfigurationError at once when AUTH_MODE=jwt has no usable key: fail before serving.
+    """
+    authenticator = authenticator_from(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not authenticator.enabled:
+            log.warning("authentication is OFF (AUTH_MODE=none): every caller has every scope")
         # A client waits for the whole retry budget at worst, so the budget bounds latency.
         outbox.set_default_policy(RetryPolicy(budget_seconds=settings.transaction_budget_seconds))
         async with connect(
@@ -52,11 +88,25 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics = Metrics()
+    app.state.authenticator = authenticator
     add_error_handlers(app)
     # Added innermost first: metrics see every answer, 413s included, and carry request ids.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    if origins := cors_origins(settings.cors_origins):
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+        )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for router in (health.router, categories.router, products.router, orders.router):
         app.include_router(router)
     return app
+
+
+def cors_origins(value: str) -> list[str]:
+    """The origins of CORS_ORIGINS (comma-separated); none: no CORS headers at all."""
+    return [origin.strip() for origin in value.split(",") if origin.strip()]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from starlette.exceptions import HTTPException
 
 from services.api.database import Database
 from services.api.etags import parse_if_match
 from services.api.idempotency import KEY_MAX_LENGTH, Idempotency
 from services.api.metrics import Metrics
+from services.security import Principal, current_principal
+from services.security.scopes import (
+    CATALOG_WRITE,
+    EVENTS_READ,
+    METRICS_READ,
+    ORDERS_READ,
+    ORDERS_WRITE,
+)
+
+UNSUPPORTED_MEDIA_TYPE = "a command takes a JSON body: send Content-Type: application/json"
 
 
 def _database(request: Request) -> Database:
@@ -55,8 +66,41 @@ def _idempotency(
     )
 
 
+def is_json(content_type: str | None) -> bool:
+    """`application/json` or `application/…+json`, with any parameters, in any case."""
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def require_json(request: Request) -> None:
+    """Commands refuse any other Content-Type, a missing one included, even without a body.
+
+    A browser sends a cross-site form (urlencoded, multipart, text/plain) without asking
+    first; none of those can start a command.
+    """
+    if not is_json(request.headers.get("content-type")):
+        raise HTTPException(
+            415, UNSUPPORTED_MEDIA_TYPE, headers={"Accept-Post": "application/json"}
+        )
+
+
+def scoped(*scopes: str) -> Any:
+    """A route dependency: a valid token holding `scopes` (none: any valid token)."""
+    return Security(current_principal, scopes=list(scopes))
+
+
 DatabaseDep = Annotated[Database, Depends(_database)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 IfMatch = Annotated[frozenset[int] | None, Depends(_if_match)]
 IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
 RequireDatabase = Depends(require_database)
+RequireJson = Depends(require_json)
+
+Authenticated = scoped()
+"""Any valid token, whatever its scopes: catalog reads."""
+CatalogWriter = scoped(CATALOG_WRITE)
+EventsReader = scoped(EVENTS_READ)
+MetricsReader = scoped(METRICS_READ)
+OrderWriter = Annotated[Principal, scoped(ORDERS_WRITE)]
+OrderReader = Annotated[Principal, scoped(ORDERS_READ)]

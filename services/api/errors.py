@@ -18,6 +18,7 @@ from boundbox.errors import BoundboxError
 from outbox import TransactionFailedError
 from services.api.database import DatabaseUnavailableError
 from services.domain import errors as domain
+from services.security import AuthProblem
 
 log = logging.getLogger("boundbox.api")
 
@@ -26,11 +27,14 @@ PROBLEM_JSON = "application/problem+json"
 
 _CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
     412: "stale_version",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "validation_failed",
     500: "internal_error",
     503: "unavailable",
@@ -143,6 +147,18 @@ async def _http(request: Request, exc: HTTPException) -> Response:
     return problem(exc.status_code, detail, request=request, headers=exc.headers)
 
 
+async def _auth(request: Request, exc: AuthProblem) -> Response:
+    extensions = {"missing_scopes": list(exc.missing_scopes)} if exc.missing_scopes else {}
+    return problem(
+        exc.status_code,
+        str(exc.detail),
+        code=exc.code,
+        request=request,
+        headers=exc.headers,
+        **extensions,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # The last line of defence: log the traceback, tell the client nothing about it.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -165,6 +181,7 @@ def add_error_handlers(app: FastAPI) -> None:
         DatabaseUnavailableError: _unavailable,
         ConnectionFailure: _unavailable,
         TransactionFailedError: _unavailable,
+        AuthProblem: _auth,
         HTTPException: _http,
         Exception: _unexpected,
     }

@@ -71,48 +71,67 @@ async def test_json_that_is_no_object_is_a_422(
         assert (error["loc"], error["type"]) == (["body"], "model_attributes_type"), name
 
 
-@pytest.mark.parametrize("headers", [{}, JSON], ids=["undeclared", "declared-json"])
-async def test_an_empty_body_is_a_422_missing(
-    client: httpx.AsyncClient, database: DB, shop: Shop, headers: dict[str, str]
+async def test_an_empty_body_declared_json_is_a_422_missing(
+    client: httpx.AsyncClient, database: DB, shop: Shop
 ) -> None:
     async with nothing_written(database):
-        errors = await body_errors(client, shop, b"", headers)
+        errors = await body_errors(client, shop, b"", JSON)
 
     for name, error in errors:
         assert (error["loc"], error["type"]) == (["body"], "missing"), name
 
 
-@pytest.mark.parametrize(
-    "content_type",
-    [
-        None,
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "application/xml",
-        "application/jsonx",
-        "text/json",
-        "application/octet-stream",
-        ";;;==",
-        "\x7f",
-    ],
-)
-@pytest.mark.parametrize("name", ["category", "order"])
-async def test_a_json_body_under_another_content_type_is_a_422(
+NOT_JSON = [
+    None,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "application/jsonx",
+    "text/json",
+    "application/octet-stream",
+    ";;;==",
+    "\x7f",
+]
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON)
+@pytest.mark.parametrize("name", ["category", "order", "cancel"])
+async def test_a_json_body_under_another_content_type_is_a_415(
     client: httpx.AsyncClient, database: DB, shop: Shop, name: str, content_type: str | None
 ) -> None:
-    """The API reads a body as JSON only when it is declared JSON."""
+    """A command reads only a body declared JSON; anything else (or nothing) is refused."""
     path, body = command(shop, name)
     headers = {"content-type": content_type} if content_type else {}
 
     async with nothing_written(database):
         response = await client.post(path, content=json.dumps(body).encode(), headers=headers)
 
-    [error] = problem(response, 422, "validation_failed")["errors"]
-    assert (error["loc"], error["type"]) == (["body"], "model_attributes_type")
+    problem(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded"])
+async def test_a_bodyless_command_without_a_json_content_type_is_a_415(
+    client: httpx.AsyncClient, database: DB, shop: Shop, content_type: str | None
+) -> None:
+    """Cancel reads no body, yet a cross-site form (or a bare POST) cannot trigger it."""
+    headers = {"content-type": content_type} if content_type else {}
+
+    async with nothing_written(database):
+        response = await client.post(f"/orders/{shop.order_id}/cancel", headers=headers)
+
+    problem(response, 415, "unsupported_media_type")
+
+
+async def test_a_bodyless_command_declared_json_with_an_empty_body_runs(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    response = await client.post(f"/orders/{shop.order_id}/cancel", headers=JSON)
+
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("name", ["category", "order"])
-async def test_a_multipart_form_is_a_422(
+async def test_a_multipart_form_is_a_415(
     client: httpx.AsyncClient, database: DB, shop: Shop, name: str
 ) -> None:
     path, body = command(shop, name)
@@ -122,7 +141,7 @@ async def test_a_multipart_form_is_a_422(
         response = await client.post(path, files={"file": ("x.json", b"{}")}, data=fields)
 
     assert response.request.headers["content-type"].startswith("multipart/form-data")
-    problem(response, 422, "validation_failed")
+    problem(response, 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.badinput.problems import DB, Shop, error_locs, nothing_written, problem
+from tests.support.auth import JSON
 
 MALFORMED_IDS = {
     "word": "nope",
@@ -40,7 +41,7 @@ async def test_a_command_on_a_malformed_id_is_a_404_and_writes_nothing(
         responses = [
             await client.post(f"/products/{aggregate_id}/price", json={"price": "1.00"}),
             await client.post(f"/products/{aggregate_id}/restock", json={"quantity": 1}),
-            await client.post(f"/orders/{aggregate_id}/cancel"),
+            await client.post(f"/orders/{aggregate_id}/cancel", headers=JSON),
         ]
 
     for response in responses:
@@ -57,7 +58,7 @@ async def test_ids_of_the_wrong_kind_or_case_are_404s(
             await client.get(f"/orders/{mug}"),
             await client.get(f"/categories/{shop.order_id}/events"),
             await client.get(f"/products/{mug.upper()}"),
-            await client.post(f"/orders/{mug}/cancel"),
+            await client.post(f"/orders/{mug}/cancel", headers=JSON),
             await client.post(f"/products/{shop.order_id}/restock", json={"quantity": 1}),
         ]
 

@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics, for orchestrators and Prometheus."""
+"""Liveness and readiness (open, for orchestrators) and metrics (scope `metrics:read`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from services.api.database import DatabaseUnavailableError
-from services.api.deps import DatabaseDep, MetricsDep
+from services.api.deps import DatabaseDep, MetricsDep, MetricsReader
 from services.api.schemas.common import problems
 
 router = APIRouter(tags=["operations"])
@@ -27,7 +27,12 @@ async def readyz(database: DatabaseDep) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[MetricsReader],
+    responses=problems(401, 403),
+)
 async def metrics(metrics: MetricsDep, database: DatabaseDep) -> Response:
     """Prometheus metrics: requests, latencies and the outbox backlog."""
     return Response(await metrics.render(database), media_type=CONTENT_TYPE_LATEST)

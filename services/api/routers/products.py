@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.api.deps import IdempotencyDep, IfMatch, RequireDatabase
+from services.api.deps import (
+    Authenticated,
+    CatalogWriter,
+    EventsReader,
+    IdempotencyDep,
+    IfMatch,
+    RequireDatabase,
+    RequireJson,
+)
 from services.api.etags import etag
 from services.api.idempotency import Reply
 from services.api.schemas.common import problems
@@ -25,6 +33,7 @@ router = APIRouter(prefix="/products", tags=["products"], dependencies=[RequireD
 
 ObjectIdQuery = Query(pattern=r"^[0-9a-f]{24}$")
 MAX_PAGE = 100
+COMMAND = [RequireJson, CatalogWriter]
 
 
 def _reply(product: Product, status_code: int = 200) -> Reply:
@@ -37,7 +46,13 @@ def _reply(product: Product, status_code: int = 200) -> Reply:
     )
 
 
-@router.post("", status_code=201, response_model=ProductPublic, responses=problems(413, 422))
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProductPublic,
+    dependencies=COMMAND,
+    responses=problems(401, 403, 413, 415, 422),
+)
 async def create_product(body: ProductCreate, idempotency: IdempotencyDep) -> Response:
     """Create a product in an existing category (event `product.created`)."""
 
@@ -51,7 +66,10 @@ async def create_product(body: ProductCreate, idempotency: IdempotencyDep) -> Re
 
 
 @router.post(
-    "/{product_id}/price", response_model=ProductPublic, responses=problems(404, 412, 413, 422)
+    "/{product_id}/price",
+    response_model=ProductPublic,
+    dependencies=COMMAND,
+    responses=problems(401, 403, 404, 412, 413, 415, 422),
 )
 async def change_price(
     product_id: str, body: PriceChange, if_match: IfMatch, idempotency: IdempotencyDep
@@ -68,7 +86,10 @@ async def change_price(
 
 
 @router.post(
-    "/{product_id}/restock", response_model=ProductPublic, responses=problems(404, 412, 413, 422)
+    "/{product_id}/restock",
+    response_model=ProductPublic,
+    dependencies=COMMAND,
+    responses=problems(401, 403, 404, 412, 413, 415, 422),
 )
 async def restock(
     product_id: str, body: Restock, if_match: IfMatch, idempotency: IdempotencyDep
@@ -84,7 +105,7 @@ async def restock(
     return await idempotency.execute(body, command)
 
 
-@router.get("", responses=problems(422))
+@router.get("", dependencies=[Authenticated], responses=problems(401, 422))
 async def list_products(
     category_id: Annotated[str | None, ObjectIdQuery] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
@@ -97,7 +118,7 @@ async def list_products(
     return ProductPage(items=[ProductPublic.of(p) for p in page], next_cursor=next_cursor)
 
 
-@router.get("/{product_id}", responses=problems(404))
+@router.get("/{product_id}", dependencies=[Authenticated], responses=problems(401, 404))
 async def read_product(product_id: str, response: Response) -> ProductPublic:
     """Read a product; its version is the ETag."""
     product = await views.get_product(product_id)
@@ -105,7 +126,7 @@ async def read_product(product_id: str, response: Response) -> ProductPublic:
     return ProductPublic.of(product)
 
 
-@router.get("/{product_id}/events", responses=problems(404))
+@router.get("/{product_id}/events", dependencies=[EventsReader], responses=problems(401, 403, 404))
 async def product_events(product_id: str) -> EventHistory:
     """The product's events in version order, with their publish status."""
     events = await views.aggregate_events(aggregate_type="product", aggregate_id=product_id)

@@ -48,13 +48,25 @@ class Problem(BaseModel):
     detail: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    missing_scopes: list[str] | None = Field(
+        default=None, description="With 403: the scopes the token lacks."
+    )
 
 
 _DESCRIPTIONS = {
+    401: (
+        "No bearer token, or an invalid one (malformed, badly signed, expired, not yet valid, "
+        "or for another issuer or audience); `WWW-Authenticate: Bearer` says which."
+    ),
+    403: (
+        "The token lacks a scope this needs: `missing_scopes` and "
+        '`WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` name it.'
+    ),
     404: "Unknown id.",
     409: "The command conflicts with the current state.",
     412: "`If-Match` names a version that is no longer current.",
     413: "The request body is too large.",
+    415: "A command's Content-Type must be `application/json` (or `application/…+json`).",
     422: (
         "Invalid input, field by field (a body that is not a JSON object too); "
         "or an Idempotency-Key reused with another body."
@@ -67,7 +79,7 @@ PROBLEM_REF = "#/components/schemas/Problem"  # registered there by `"model": Pr
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the given error statuses."""
+    """OpenAPI `responses=` entries for the given error statuses (and 503)."""
     return {
         status: {
             "model": Problem,

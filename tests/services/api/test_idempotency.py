@@ -6,6 +6,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.services import factories
+from tests.support.auth import JSON
 
 DB = AsyncDatabase[dict[str, Any]]
 
@@ -72,8 +73,8 @@ async def test_replaying_a_cancel_is_not_a_second_cancel(
 ) -> None:
     order = await factories.order(client)
 
-    first = await client.post(f"/orders/{order['id']}/cancel", headers=key("k-5"))
-    again = await client.post(f"/orders/{order['id']}/cancel", headers=key("k-5"))
+    first = await client.post(f"/orders/{order['id']}/cancel", headers={**JSON, **key("k-5")})
+    again = await client.post(f"/orders/{order['id']}/cancel", headers={**JSON, **key("k-5")})
 
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json() == first.json()

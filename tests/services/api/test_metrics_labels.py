@@ -1,4 +1,4 @@
-"""Invented HTTP methods and paths cannot grow /metrics: they share the OTHER and unmatched labels."""
+"""Invented HTTP methods and paths cannot grow /metrics: they share OTHER and unmatched labels."""
 
 import httpx
 

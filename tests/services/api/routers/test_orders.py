@@ -11,6 +11,7 @@ from pymongo.errors import OperationFailure
 from services.api.database import APP_NAME
 from services.domain.catalog import STOCK_MAX
 from tests.services import factories
+from tests.support.auth import JSON
 
 DB = AsyncDatabase[dict[str, Any]]
 UNKNOWN = "6650f1c2a4b5c6d7e8f90123"
@@ -172,7 +173,7 @@ async def test_cancelling_returns_the_stock_and_records_order_cancelled(
     mug = await factories.product(client, stock=5)
     order = await factories.order(client, (mug["id"], 3))
 
-    response = await client.post(f"/orders/{order['id']}/cancel")
+    response = await client.post(f"/orders/{order['id']}/cancel", headers=JSON)
 
     assert response.status_code == 200
     cancelled = response.json()
@@ -196,7 +197,7 @@ async def test_a_cancel_after_a_restock_to_the_cap_keeps_the_stock_at_the_cap(
     )
     assert restocked.status_code == 200, restocked.text
 
-    response = await client.post(f"/orders/{order['id']}/cancel")
+    response = await client.post(f"/orders/{order['id']}/cancel", headers=JSON)
 
     assert response.status_code == 200
     assert await stock_of(client, mug["id"]) == STOCK_MAX
@@ -220,9 +221,9 @@ async def test_cancelling_twice_is_409_and_returns_the_stock_once(
 ) -> None:
     mug = await factories.product(client, stock=5)
     order = await factories.order(client, (mug["id"], 2))
-    await client.post(f"/orders/{order['id']}/cancel")
+    await client.post(f"/orders/{order['id']}/cancel", headers=JSON)
 
-    response = await client.post(f"/orders/{order['id']}/cancel")
+    response = await client.post(f"/orders/{order['id']}/cancel", headers=JSON)
 
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_state"
@@ -233,20 +234,22 @@ async def test_cancelling_twice_is_409_and_returns_the_stock_once(
 async def test_cancelling_with_a_stale_if_match_is_412(client: httpx.AsyncClient) -> None:
     order = await factories.order(client)
 
-    stale = await client.post(f"/orders/{order['id']}/cancel", headers={"If-Match": '"7"'})
-    current = await client.post(f"/orders/{order['id']}/cancel", headers={"If-Match": '"1"'})
+    stale = await client.post(f"/orders/{order['id']}/cancel", headers={**JSON, "If-Match": '"7"'})
+    current = await client.post(
+        f"/orders/{order['id']}/cancel", headers={**JSON, "If-Match": '"1"'}
+    )
 
     assert (stale.status_code, current.status_code) == (412, 200)
 
 
 async def test_cancelling_an_unknown_order_is_404(client: httpx.AsyncClient) -> None:
     for order_id in (UNKNOWN, "nope"):
-        assert (await client.post(f"/orders/{order_id}/cancel")).status_code == 404
+        assert (await client.post(f"/orders/{order_id}/cancel", headers=JSON)).status_code == 404
 
 
 async def test_an_order_s_events(client: httpx.AsyncClient) -> None:
     order = await factories.order(client)
-    await client.post(f"/orders/{order['id']}/cancel")
+    await client.post(f"/orders/{order['id']}/cancel", headers=JSON)
 
     response = await client.get(f"/orders/{order['id']}/events")
 
@@ -279,7 +282,7 @@ async def test_concurrent_cancels_of_one_order_return_the_stock_once(
     order = await factories.order(client, (mug["id"], 4))
 
     responses = await asyncio.gather(
-        *(client.post(f"/orders/{order['id']}/cancel") for _ in range(10))
+        *(client.post(f"/orders/{order['id']}/cancel", headers=JSON) for _ in range(10))
     )
 
     assert Counter(r.status_code for r in responses) == {200: 1, 409: 9}
