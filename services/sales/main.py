@@ -26,7 +26,8 @@ from outbox.consumer import (
 )
 from services.sales.documents import DOCUMENT_MODELS
 from services.sales.handlers import handlers
-from services.sales.routes import router
+from services.sales.routes import sales_router
+from services.security import Authenticator, authenticator_from
 
 NAME = "sales"
 log = logging.getLogger("boundbox.sales")
@@ -36,7 +37,9 @@ def default_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def build(settings: Settings, client: AsyncMongoClient[Any]) -> Service:
+def build(
+    settings: Settings, client: AsyncMongoClient[Any], authenticator: Authenticator
+) -> Service:
     """The sales consumer process described by `settings`."""
     consumer = Consumer(
         NAME,
@@ -63,12 +66,20 @@ def build(settings: Settings, client: AsyncMongoClient[Any]) -> Service:
         dedupe_window=timedelta(seconds=settings.consumer_dedupe_window_seconds),
         host=settings.consumer_host,
         port=settings.consumer_port,
-        routers=[router],
+        routers=[sales_router(authenticator)],
         after_commit=kill_after_commit_hook(),
     )
 
 
-async def main(settings: Settings) -> int:
+def authenticator_of(settings: Settings) -> Authenticator:
+    """The read API's authenticator (ConfigurationError if unusable); warns when it is off."""
+    authenticator = authenticator_from(settings)
+    if not authenticator.enabled:
+        log.warning("authentication is OFF (AUTH_MODE=none): /sales/* answers every caller")
+    return authenticator
+
+
+async def main(settings: Settings, authenticator: Authenticator) -> int:
     stopping = stop_on_signals()
     client: AsyncMongoClient[Any] = AsyncMongoClient(
         settings.mongodb_url,
@@ -79,7 +90,7 @@ async def main(settings: Settings) -> int:
         serverSelectionTimeoutMS=5_000,
     )
     try:
-        await serve(build(settings, client), stopping)
+        await serve(build(settings, client, authenticator), stopping)
     except ConsumerError as e:
         log.error("%s", e)
         return 1
@@ -89,5 +100,8 @@ async def main(settings: Settings) -> int:
 
 
 def run(settings: Settings) -> int:
-    """Runs the sales consumer until SIGTERM or SIGINT; the exit code."""
-    return runtime.run(main(settings))
+    """Runs the sales consumer until SIGTERM or SIGINT; the exit code.
+
+    Raises ConfigurationError before anything starts when AUTH_MODE=jwt has no usable key.
+    """
+    return runtime.run(main(settings, authenticator_of(settings)))

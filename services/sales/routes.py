@@ -1,4 +1,8 @@
-"""The read-only sales API, served on the consumer's own port next to /healthz and /metrics."""
+"""The read-only sales API, served on the consumer's own port next to /healthz and /metrics.
+
+Every route needs a bearer token with `sales:read` (checked by the Authenticator the
+composition root passes to `sales_router`); the operations routes stay open.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
 
 from services.sales import store
 from services.sales.projection import from_cents
+from services.security import Authenticator, principal_of
+from services.security.scopes import SALES_READ
 
 PROBLEM_JSON = "application/problem+json"
 
-router = APIRouter(prefix="/sales", tags=["sales"])
+routes = APIRouter()
 
 
 class ProductSalesPublic(BaseModel):
@@ -50,6 +56,8 @@ def _database_ready(request: Request) -> bool:
 
 Ready = Annotated[bool, Depends(_database_ready)]
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No bearer token, or an invalid one (`WWW-Authenticate` says why)."},
+    403: {"description": "The token lacks the scope `sales:read`."},
     404: {"description": "Nothing recorded for this id."},
     503: {"description": "MongoDB is not reachable."},
 }
@@ -69,7 +77,7 @@ async def _find[T](
     return problem(404, missing) if found is None else found
 
 
-@router.get("/products/{product_id}", response_model=ProductSalesPublic, responses=RESPONSES)
+@routes.get("/products/{product_id}", response_model=ProductSalesPublic, responses=RESPONSES)
 async def product_sales(product_id: str, ready: Ready) -> ProductSalesPublic | JSONResponse:
     """Units sold and revenue of one product, over the orders that stand."""
     found = await _find(
@@ -82,7 +90,7 @@ async def product_sales(product_id: str, ready: Ready) -> ProductSalesPublic | J
     )
 
 
-@router.get("/customers/{name}", response_model=CustomerSalesPublic, responses=RESPONSES)
+@routes.get("/customers/{name}", response_model=CustomerSalesPublic, responses=RESPONSES)
 async def customer_sales(name: str, ready: Ready) -> CustomerSalesPublic | JSONResponse:
     """Order counts of one customer: standing, placed and cancelled, and what they spent."""
     found = await _find(ready, store.customer(name), f"no orders recorded for customer {name!r}")
@@ -95,3 +103,12 @@ async def customer_sales(name: str, ready: Ready) -> CustomerSalesPublic | JSONR
         cancelled=found.cancelled,
         spent=from_cents(found.spent_cents),
     )
+
+
+def sales_router(authenticator: Authenticator) -> APIRouter:
+    """The /sales routes, each refusing callers without a `sales:read` token."""
+    router = APIRouter(prefix="/sales", tags=["sales"])
+    router.include_router(
+        routes, dependencies=[Security(principal_of(authenticator), scopes=[SALES_READ])]
+    )
+    return router
