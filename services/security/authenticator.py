@@ -39,7 +39,7 @@ class Authenticator:
         if token is None:
             raise MissingTokenError("a bearer token is required")
         principal = await self._verifier.verify(token)
-        if missing := principal.missing(list(required)):
+        if missing := principal.missing(required):
             raise InsufficientScopeError(missing)
         return principal
 

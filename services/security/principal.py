@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.security.scopes import SCOPES
@@ -17,7 +18,7 @@ class Principal:
     def may(self, scope: str) -> bool:
         return scope in self.scopes
 
-    def missing(self, required: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    def missing(self, required: Sequence[str]) -> tuple[str, ...]:
         """The scopes of `required` this principal lacks, in their order."""
         return tuple(scope for scope in required if scope not in self.scopes)
 

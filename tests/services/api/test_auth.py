@@ -18,6 +18,7 @@ from tests.badinput.problems import problem
 from tests.services import factories
 from tests.services.api.auth import as_, bearer
 from tests.services.apps import api_settings, running_api
+from tests.services.security.jwks_server import JwksServer, jwk
 from tests.services.security.jwts import claims, handmade, hs256, public_pem, rsa_key, signed
 from tests.support.auth import JSON
 
@@ -221,3 +222,21 @@ def test_jwt_without_a_key_fails_at_create_app_with_one_line(mongodb_url: str) -
 
     assert "\n" not in str(raised.value)
     assert "AUTH_SECRET, AUTH_PUBLIC_KEY or AUTH_JWKS_URL" in str(raised.value)
+
+
+async def test_a_jwks_url_verifies_tokens_and_its_outage_is_a_503(
+    mongodb_url: str, database: DB
+) -> None:
+    headers = bearer(signed(claims(), rsa_key(), "RS256", kid="rsa-1"))
+    with JwksServer().running() as jwks:
+        jwks.keys = [jwk(rsa_key(), "rsa-1")]
+        settings = api_settings(mongodb_url, database.name, auth_secret="", auth_jwks_url=jwks.url)
+        async with running_api(settings, headers=headers) as client:
+            served = await client.get("/products")
+        jwks.stop()
+        async with running_api(settings, headers=headers) as client:  # nothing cached yet
+            down = await client.get("/products")
+
+    assert served.status_code == 200
+    assert problem(down, 503, "unavailable")["detail"].startswith("the token signing keys")
+    assert down.headers["Retry-After"]

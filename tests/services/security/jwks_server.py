@@ -45,16 +45,21 @@ class JwksServer:
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}/jwks.json"
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @contextmanager
     def running(self) -> Iterator[JwksServer]:
-        thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.start()
+        self._thread.start()
         try:
             yield self
         finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stops serving and closes the port: fetches fail from now on."""
+        if self._thread.is_alive():
             self._http.shutdown()
-            self._http.server_close()
-            thread.join(timeout=5)
+            self._thread.join(timeout=5)
+        self._http.server_close()
