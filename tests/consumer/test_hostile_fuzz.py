@@ -108,8 +108,12 @@ wrong_in_payload = st.one_of(
     st.integers(min_value=10**12 + 1),
     st.integers(max_value=-1),
     st.text(min_size=201, max_size=400),
-    st.from_regex(r"[0-9]{0,3}[eE][+-]?[0-9]{1,7}", fullmatch=True),
 )
+# An exponent string is wrong for an amount or a count, but a fine name or id.
+wrong_in_number = st.one_of(
+    wrong_in_payload, st.from_regex(r"[0-9]{0,3}[eE][+-]?[0-9]{1,7}", fullmatch=True)
+)
+STRING_FIELDS = {"order_id", "customer", "product_id", "product_name"}
 huge_number = st.one_of(
     st.integers(33, 6000).map(lambda digits: "9" * digits),
     st.integers(309, 10**6).map(lambda exponent: f"1e{exponent}"),
@@ -129,7 +133,10 @@ def put(body: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[s
 @st.composite
 def wrong_type(draw: st.DrawFn) -> Hostile:
     path = draw(st.sampled_from(PATHS))
-    value = draw(wrong_in_payload if path[0] == "payload" and len(path) > 1 else wrong_anywhere)
+    if path[0] != "payload" or len(path) == 1:
+        value = draw(wrong_anywhere)
+    else:
+        value = draw(wrong_in_payload if path[-1] in STRING_FIELDS else wrong_in_number)
     body = put(envelope(RAW, order("evil")), path, value)
     return Hostile(PLACED, json.dumps(body).encode(), f"wrong {'.'.join(map(str, path))}")
 
