@@ -44,7 +44,7 @@ class _Connection(aio_pika.Connection):
     is finished on the loop that made it.
     """
 
-    async def connect(self, timeout: TimeoutType = None) -> None:
+    async def connect(self, timeout: TimeoutType = None) -> None:  # noqa: ASYNC109 (aio-pika's signature)
         try:
             await super().connect(timeout)
         except BaseException:
