@@ -172,6 +172,52 @@ def outbox_retry_failed() -> None:
     typer.echo(f"re-queued {count} failed event{'' if count == 1 else 's'}")
 
 
+MAX_TOKEN_TTL = 30 * 24 * 3600
+MIN_SECRET_BYTES = 32  # what the API and the consumer accept (RFC 7518: HS256's hash length)
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option(help="The subject: the customer or caller's name.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            help='Scopes, space-separated or repeated: --scope "orders:write orders:read".'
+        ),
+    ],
+    ttl: Annotated[int, typer.Option(help="Seconds it stays valid (at most 30 days).")] = 3600,
+) -> None:
+    """Print an HS256 bearer token signed with AUTH_SECRET.
+
+    Reads AUTH_SECRET, AUTH_ISSUER and AUTH_AUDIENCE (environment or .env).
+    """
+    from services.security.scopes import SCOPES
+    from services.security.tokens import mint_token
+
+    config = settings()
+    secret = config.auth_secret.get_secret_value()
+    if not secret:
+        raise fail("configuration error: AUTH_SECRET is not set: `boundbox token` signs with it")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise fail(f"configuration error: AUTH_SECRET: must be at least {MIN_SECRET_BYTES} bytes")
+    if not sub.strip():
+        raise fail("--sub must not be empty")
+    scopes = [name for value in scope for name in value.replace(",", " ").split()]
+    if unknown := [name for name in scopes if name not in SCOPES]:
+        raise fail(f"unknown scope {unknown[0]!r}: choose among {' '.join(SCOPES)}")
+    if not 1 <= ttl <= MAX_TOKEN_TTL:
+        raise fail(f"--ttl must be between 1 and {MAX_TOKEN_TTL} seconds (30 days)")
+    issued = mint_token(
+        secret,
+        sub=sub,
+        scopes=dict.fromkeys(scopes),
+        issuer=config.auth_issuer,
+        audience=config.auth_audience,
+        ttl_seconds=ttl,
+    )
+    typer.echo(issued)
+
+
 @app.command()
 def dev() -> None:
     """Run the dev database, API, relay and consumer together (what `make run` does)."""
