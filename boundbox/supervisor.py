@@ -2,11 +2,15 @@
 
 Children run in sessions of their own, so Ctrl-C reaches only this supervisor, which then stops
 them in order: consumer, relay and API first, the dev database last.
+
+With AUTH_MODE=jwt and no key source of its own, the stack signs tokens with a dev secret kept
+beside the dev database's data (.data/auth-secret), and the banner prints tokens to paste.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,9 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from boundbox.redact import redact_urls
 from boundbox.settings import Settings
 
 NOT_AVAILABLE = 3  # the exit code of a subcommand that does not exist yet
+DEV_TOKEN_HOURS = 12
+CUSTOMER = "alice"
 
 
 @dataclass
@@ -56,8 +63,63 @@ def _wait_for_port(host: str, port: int, child: Child, timeout: float = 30.0) ->
     return False
 
 
+def dev_secret(path: Path) -> str:
+    """The signing secret kept in `path` (readable by its owner only), made on first use."""
+    if path.exists() and (secret := path.read_text(encoding="utf-8").strip()):
+        os.chmod(path, 0o600)
+        return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(secret + "\n")
+    os.chmod(path, 0o600)  # the mode os.open gives applies to a new file only
+    return secret
+
+
+def signing_secret(settings: Settings) -> str:
+    """The HS256 secret the banner mints with: AUTH_SECRET, else, when nothing else verifies
+    tokens, the dev secret, handed to the children as their AUTH_SECRET; empty: none."""
+    if settings.auth_mode != "jwt":
+        return ""
+    if secret := settings.auth_secret.get_secret_value():
+        return secret
+    if settings.auth_public_key.strip() or settings.auth_jwks_url.strip():
+        return ""
+    secret = dev_secret(Path(settings.devdb_data_dir).parent / "auth-secret")
+    os.environ["AUTH_SECRET"] = secret
+    return secret
+
+
+def auth_banner(settings: Settings, secret: str) -> str:
+    """How to call the API: `export` lines of an admin and a customer token, or why none."""
+    if settings.auth_mode == "none":
+        return "Authentication is off (AUTH_MODE=none): every route is open.\n"
+    if not secret:
+        return "Tokens: from the issuer of AUTH_JWKS_URL or AUTH_PUBLIC_KEY.\n"
+    from services.security.scopes import ADMIN_SCOPES, CUSTOMER_SCOPES
+    from services.security.tokens import mint_token
+
+    def token(sub: str, scopes: tuple[str, ...]) -> str:
+        return mint_token(
+            secret,
+            sub=sub,
+            scopes=scopes,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            ttl_seconds=DEV_TOKEN_HOURS * 3600,
+        )
+
+    return (
+        f"Tokens, valid {DEV_TOKEN_HOURS} h (paste these; `boundbox token --help` mints others):\n"
+        f"  export ADMIN_TOKEN={token('admin', ADMIN_SCOPES)}\n"
+        f"  export CUSTOMER_TOKEN={token(CUSTOMER, CUSTOMER_SCOPES)}\n"
+        f"  (admin: every scope; customer: {CUSTOMER!r}, {' '.join(CUSTOMER_SCOPES)})\n"
+    )
+
+
 def run_all(settings: Settings) -> int:
     data_dir = Path(settings.devdb_data_dir)
+    secret = signing_secret(settings)
     # Only the sales consumer subscribes, to order events: the archive keeps the others routable.
     os.environ.setdefault("ARCHIVE_QUEUE", "boundbox.archive")
     devdb = Child("devdb", ["devdb", "--data-dir", str(data_dir)])
@@ -86,8 +148,9 @@ def run_all(settings: Settings) -> int:
         f"\nboundbox is running (data in {data_dir}, pid {os.getpid()}):\n"
         f"  API       http://{settings.api_host}:{settings.api_port}\n"
         f"  API docs  http://{settings.api_host}:{settings.api_port}/docs\n"
-        f"  MongoDB   {settings.mongodb_url} (dev database)\n"
-        f"  RabbitMQ  {settings.amqp_url.split('@')[-1]}\n"
+        f"  MongoDB   {redact_urls(settings.mongodb_url)} (dev database)\n"
+        f"  RabbitMQ  {redact_urls(settings.amqp_url)}\n"
+        f"{auth_banner(settings, secret)}"
         "Press Ctrl-C to stop everything.\n",
         flush=True,
     )
