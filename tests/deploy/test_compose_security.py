@@ -162,3 +162,37 @@ def test_broker_permissions_fit_the_names_the_services_use() -> None:
     assert not may.allows("write", exchange), "the consumer must not publish events"
     assert not may.allows("configure", exchange)
     assert not may.allows("read", archive)
+
+
+AUTHENTICATED = ("api", "consumer")  # the API and the sales consumer's read API
+KEY_VARIABLES = ("AUTH_SECRET", "AUTH_PUBLIC_KEY", "AUTH_JWKS_URL")
+
+
+@pytest.mark.parametrize("service", AUTHENTICATED)
+def test_the_api_and_the_consumer_verify_bearer_tokens_with_one_key(service: str) -> None:
+    assert raw_environment(service).get("AUTH_MODE") == "jwt", (
+        f"{service}: AUTH_MODE must be stated, and jwt"
+    )
+    settings = settings_of(service)
+    assert settings.auth_mode == "jwt"
+    keys = {
+        "AUTH_SECRET": settings.auth_secret.get_secret_value(),
+        "AUTH_PUBLIC_KEY": settings.auth_public_key,
+        "AUTH_JWKS_URL": settings.auth_jwks_url,
+    }
+    assert [name for name, value in keys.items() if value] == ["AUTH_SECRET"], (
+        f"{service}: with .env.example, exactly AUTH_SECRET must be set: {sorted(keys)}"
+    )
+
+
+def test_no_token_key_is_committed_and_authentication_is_never_off() -> None:
+    for service in AUTHENTICATED:
+        for variable in KEY_VARIABLES:
+            value = raw_environment(service).get(variable) or ""
+            assert SUBSTITUTED.match(value), f"{service}: {variable} must come from .env: {value!r}"
+    placeholder = env_example()["AUTH_SECRET"]
+    assert placeholder.startswith("replace-me"), ".env.example: AUTH_SECRET looks real"
+    assert len(placeholder.encode()) < 32, "the placeholder must be too short to be accepted"
+    for path in (COMPOSE_FILE, ROOT / ".env.example", ROOT / "Dockerfile"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"AUTH_MODE\W*none", text, re.IGNORECASE), f"{path.name} turns it off"
