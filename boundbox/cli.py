@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from boundbox import logs
-from boundbox.errors import BoundboxError
+from boundbox.errors import BoundboxError, ConfigurationError
 from boundbox.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -82,6 +82,10 @@ def api() -> None:
 
     from services.api import create_app
 
+    try:
+        application = create_app(config)  # fails here, before serving, without a usable key
+    except ConfigurationError as e:
+        raise fail(f"configuration error: {e}") from None
     url = f"http://{config.api_host}:{config.api_port}"
     typer.echo(f"boundbox api on {url} (docs: {url}/docs, MongoDB database {config.mongodb_db!r})")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the
@@ -89,7 +93,7 @@ def api() -> None:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_cleanly)
     uvicorn.run(
-        create_app(config),
+        application,
         host=config.api_host,
         port=config.api_port,
         log_level=config.log_level.lower(),
@@ -137,7 +141,11 @@ def consume(
         f"{config.sales_db!r}, http://{config.consumer_host}:{config.consumer_port}/sales/…",
         err=True,
     )
-    raise typer.Exit(sales.run(config))
+    try:
+        code = sales.run(config)
+    except ConfigurationError as e:  # raised before anything starts: no usable key
+        raise fail(f"configuration error: {e}") from None
+    raise typer.Exit(code)
 
 
 @outbox_app.command("status")

@@ -131,8 +131,12 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
                     return False
 
             await eventually(ready, within=30)
-            bearer = {"Authorization": f"Bearer {tokens['ADMIN_TOKEN']}"}
-            created = await api.post("/categories", json={"name": "Dev"}, headers=bearer)
+            body = {"name": "Dev"}
+            admin = {"Authorization": f"Bearer {tokens['ADMIN_TOKEN']}"}
+            customer = {"Authorization": f"Bearer {tokens['CUSTOMER_TOKEN']}"}
+            assert (await api.post("/categories", json=body)).status_code == 401
+            assert (await api.post("/categories", json=body, headers=customer)).status_code == 403
+            created = await api.post("/categories", json=body, headers=admin)
             assert created.status_code == 201, created.text
 
         dev.send_signal(signal.SIGINT)

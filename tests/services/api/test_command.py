@@ -3,7 +3,9 @@
 import asyncio
 import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,3 +60,24 @@ async def test_boundbox_api_serves_and_says_where(
             code = await process.wait()
     # uvicorn shuts down gracefully, then re-raises the signal it caught for its parent to see.
     assert code in (0, -signal.SIGTERM)
+
+
+def test_without_a_key_to_verify_tokens_the_api_refuses_to_start_in_one_line(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "boundbox", "api"],
+        cwd=tmp_path,  # no stray .env
+        env={**env, "AUTH_MODE": "jwt", "API_PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "boundbox: configuration error: AUTH_MODE=jwt needs a key to verify tokens: set "
+        "AUTH_SECRET, AUTH_PUBLIC_KEY or AUTH_JWKS_URL (or AUTH_MODE=none to turn authentication "
+        "off)"
+    ]
