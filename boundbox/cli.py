@@ -135,17 +135,18 @@ def consume(
             )
         )
     from services.sales import main as sales
+    from services.security.authenticator import authenticator_from
 
+    try:
+        authenticator_from(config)  # no usable key: one line, before anything is announced
+    except ConfigurationError as e:
+        raise fail(f"configuration error: {e}") from None
     typer.echo(
         f"boundbox consume sales: queue {config.consumer_queue_prefix}.sales, database "
         f"{config.sales_db!r}, http://{config.consumer_host}:{config.consumer_port}/sales/…",
         err=True,
     )
-    try:
-        code = sales.run(config)
-    except ConfigurationError as e:  # raised before anything starts: no usable key
-        raise fail(f"configuration error: {e}") from None
-    raise typer.Exit(code)
+    raise typer.Exit(sales.run(config))
 
 
 @outbox_app.command("status")

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from aio_pika.abc import AbstractRobustChannel
 
@@ -88,3 +89,21 @@ async def test_tail_lines_are_single_line_json(
     line = as_line(await take(queue))
     assert "\n" not in line
     assert json.loads(line)["body"]["payload"] == {"text": "two\nlines"}
+
+
+def test_the_sales_consumer_without_a_key_to_verify_tokens_is_one_line_and_exit_2(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "boundbox", "consume", "sales"],
+        cwd=tmp_path,  # no stray .env
+        env={**env, "AUTH_MODE": "jwt"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("boundbox: configuration error: AUTH_MODE=jwt needs a key")
