@@ -144,6 +144,11 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
             assert await dev.wait() == 0
             assert "boundbox dev: stopped" in (await drain).decode()
     finally:
-        if dev.returncode is None:
-            dev.kill()
-            await dev.wait()
+        if dev.returncode is None:  # failed part-way: let the supervisor stop its children
+            dev.send_signal(signal.SIGINT)
+            try:
+                async with asyncio.timeout(30):
+                    await dev.wait()
+            except TimeoutError:
+                dev.kill()
+                await dev.wait()
