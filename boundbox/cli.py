@@ -182,7 +182,6 @@ def outbox_retry_failed() -> None:
 
 
 MAX_TOKEN_TTL = 30 * 24 * 3600
-MIN_SECRET_BYTES = 32  # what the API and the consumer accept (RFC 7518: HS256's hash length)
 
 
 @app.command()
@@ -201,7 +200,7 @@ def token(
     Reads AUTH_SECRET, AUTH_ISSUER and AUTH_AUDIENCE (environment or .env).
     """
     from services.security.scopes import SCOPES
-    from services.security.tokens import mint_token
+    from services.security.tokens import MIN_SECRET_BYTES, mint_token
 
     config = settings()
     secret = config.auth_secret.get_secret_value()

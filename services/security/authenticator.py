@@ -16,9 +16,9 @@ from boundbox.settings import Settings
 from services.security.errors import InsufficientScopeError, MissingTokenError
 from services.security.keys import JwksKeys, KeySource, PublicKey, SecretKey
 from services.security.principal import UNCHECKED, Principal
+from services.security.tokens import MIN_SECRET_BYTES
 from services.security.verifier import TokenVerifier
 
-MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash
 KEY_VARIABLES = "AUTH_SECRET, AUTH_PUBLIC_KEY or AUTH_JWKS_URL"
 
 

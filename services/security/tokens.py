@@ -9,6 +9,7 @@ import jwt
 
 ALGORITHM_HS256 = "HS256"
 DEFAULT_TTL_SECONDS = 3600
+MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash
 
 
 def mint_token(
