@@ -11,7 +11,7 @@ from services.api.database import Database
 from services.api.etags import parse_if_match
 from services.api.idempotency import KEY_MAX_LENGTH, Idempotency
 from services.api.metrics import Metrics
-from services.security import Principal, current_principal
+from services.security import UNCHECKED, Principal, current_principal
 from services.security.scopes import (
     CATALOG_WRITE,
     EVENTS_READ,
@@ -63,7 +63,14 @@ def _idempotency(
         key=idempotency_key,
         method=request.method,
         path=request.url.path,
+        caller=lambda: _caller(request),
     )
+
+
+def _caller(request: Request) -> str:
+    """The authenticated caller's name (`current_principal` records it), else anonymous."""
+    principal = getattr(request.state, "principal", None)
+    return principal.sub if isinstance(principal, Principal) else UNCHECKED.sub
 
 
 def is_json(content_type: str | None) -> bool:

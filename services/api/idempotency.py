@@ -1,4 +1,4 @@
-"""Commands run once per Idempotency-Key: a retry with the same body gets the first reply.
+"""Commands run once per caller and Idempotency-Key: a retry with the same body gets the reply.
 
 The reply is stored in the command's own transaction, so "effect happened" and "reply
 stored" commit together: a retry can never see one without the other. Only successes are
@@ -52,10 +52,13 @@ class Reply:
 class Idempotency:
     """Runs one command of a request in a (retried) transaction, once per Idempotency-Key."""
 
-    def __init__(self, *, key: str | None, method: str, path: str) -> None:
+    def __init__(
+        self, *, key: str | None, method: str, path: str, caller: Callable[[], str]
+    ) -> None:
         self.key = key
         self.method = method
         self.path = path
+        self.caller = caller  # the authenticated caller's name, once the route runs
 
     async def execute(
         self, payload: BaseModel | None, command: Callable[[], Awaitable[Reply]]
@@ -64,11 +67,13 @@ class Idempotency:
             reply = await run_in_transaction(command)
             return reply.response()
         fingerprint = self._fingerprint(payload)
+        # Keys are each caller's own: two callers choosing the same key never meet.
+        key = json.dumps([self.caller(), self.key], separators=(",", ":"))
         try:
-            reply, replayed = await self._once(self.key, fingerprint, command)
+            reply, replayed = await self._once(key, fingerprint, command)
         except DuplicateKeyError:
             # A concurrent request with the same key committed first: answer with its reply.
-            reply, replayed = await self._once(self.key, fingerprint, command)
+            reply, replayed = await self._once(key, fingerprint, command)
         return reply.response(replayed=replayed)
 
     async def _once(

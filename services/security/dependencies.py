@@ -130,7 +130,9 @@ async def current_principal(
     Reads the Authenticator the composition root put in `app.state.authenticator`.
     """
     authenticator = cast("Authenticator", request.app.state.authenticator)
-    return await authorize(authenticator, token, security_scopes.scopes)
+    principal = await authorize(authenticator, token, security_scopes.scopes)
+    request.state.principal = principal  # whose request it is, e.g. for Idempotency-Keys
+    return principal
 
 
 def principal_of(authenticator: Authenticator) -> Callable[..., Awaitable[Principal]]:

@@ -6,6 +6,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.services import factories
+from tests.services.api.auth import customer
 from tests.support.auth import JSON
 
 DB = AsyncDatabase[dict[str, Any]]
@@ -39,7 +40,7 @@ async def test_the_reply_is_stored_with_the_command(
     await client.post("/categories", json=factories.category_body(), headers=key("k-2"))
 
     [stored] = await database["idempotency_keys"].find().to_list()
-    assert (stored["_id"], stored["status_code"]) == ("k-2", 201)
+    assert (stored["_id"], stored["status_code"]) == ('["admin","k-2"]', 201)  # the caller's key
 
 
 async def test_the_same_key_with_another_body_is_422(
@@ -92,7 +93,7 @@ async def test_a_failed_command_stores_no_reply_so_a_retry_runs_it_again(
     accepted = await client.post("/orders", json=body, headers=key("k-6"))
 
     assert (refused.status_code, accepted.status_code) == (409, 201)
-    assert await factories.count(database, "idempotency_keys", _id="k-6") == 1
+    assert await factories.count(database, "idempotency_keys", _id='["admin","k-6"]') == 1
 
 
 async def test_concurrent_retries_with_one_key_run_the_command_once(
@@ -120,3 +121,26 @@ async def test_an_empty_or_absurdly_long_key_is_422(
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["header", "idempotency-key"]
     assert await factories.count(database, "categories") == 0
+
+
+async def test_two_callers_choosing_the_same_key_each_get_their_own_command(
+    client: httpx.AsyncClient, database: DB
+) -> None:
+    product = await factories.product(client)
+    replies = {}
+    for who in ("ada", "bob"):
+        body = factories.order_body((product["id"], 1), customer=who)
+        headers = {**customer(who), **key("shared-key")}
+        replies[who] = await client.post("/orders", json=body, headers=headers)
+    again = await client.post(
+        "/orders",
+        json=factories.order_body((product["id"], 1), customer="ada"),
+        headers={**customer("ada"), **key("shared-key")},
+    )
+
+    assert [r.status_code for r in replies.values()] == [201, 201]
+    assert replies["ada"].json()["id"] != replies["bob"].json()["id"]
+    assert replies["bob"].json()["customer"] == "bob"
+    assert (again.status_code, again.json()) == (201, replies["ada"].json())
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await factories.count(database, "orders") == 2
