@@ -138,6 +138,22 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
             assert (await api.post("/categories", json=body, headers=customer)).status_code == 403
             created = await api.post("/categories", json=body, headers=admin)
             assert created.status_code == 201, created.text
+            product = await api.post(
+                "/products",
+                json={
+                    "name": "Mug",
+                    "price": "12.50",
+                    "category_id": created.json()["id"],
+                    "stock": 5,
+                },
+                headers=admin,
+            )
+            assert product.status_code == 201, product.text
+            line = {"product_id": product.json()["id"], "quantity": 2}
+            order = {"customer": "alice", "items": [line]}
+            placed = await api.post("/orders", json=order, headers=customer)
+            assert placed.status_code == 201, placed.text  # the README's session, pasted
+            assert (await api.get(placed.headers["location"], headers=customer)).status_code == 200
 
         dev.send_signal(signal.SIGINT)
         async with asyncio.timeout(60):
