@@ -280,8 +280,12 @@ async def test_stopping_finishes_the_message_in_hand(
 
     assert await Tally.get(str(first.message_id)) is not None
     assert await Tally.get(str(second.message_id)) is None
-    queue = await channel.declare_queue(run.topology.queue, passive=True)
-    assert queue.declaration_result.message_count == 1  # the second, handed back
+
+    async def handed_back() -> bool:  # the broker requeues it once the consumer's channel closes
+        queue = await channel.declare_queue(run.topology.queue, passive=True)
+        return queue.declaration_result.message_count == 1
+
+    await eventually(handed_back, within=10)
 
 
 async def test_mongodb_unreachable_is_retried_in_place_without_spending_deliveries(
