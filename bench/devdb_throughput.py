@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import statistics
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ TRANSACTIONS = 1_000
 CONCURRENCY = 50
 SIZES = (1_000, 100_000)
 PROBES = 1_000
+ROUNDS = 5
 
 
 async def measure(url: str) -> dict[str, float]:
@@ -75,7 +77,8 @@ async def measure(url: str) -> dict[str, float]:
 
 
 async def single_document_rates(collection: Any) -> dict[str, float]:
-    """insert_one and indexed find_one, one at a time, with 1,000 and 100,000 documents stored."""
+    """insert_one and indexed find_one, one at a time, with 1,000 and 100,000 documents stored
+    (medians of ROUNDS rounds of PROBES calls)."""
     await collection.create_index("k")
     rates: dict[str, float] = {}
     stored = 0
@@ -84,15 +87,22 @@ async def single_document_rates(collection: Any) -> dict[str, float]:
             n = min(5_000, size - PROBES - stored)
             await collection.insert_many([{"k": stored + i, "pad": "x" * 100} for i in range(n)])
             stored += n
-        start = time.perf_counter()
-        for i in range(PROBES):
-            await collection.insert_one({"k": stored + i, "pad": "x" * 100})
-        rates[f"insert_one_per_s_at_{size}"] = PROBES / (time.perf_counter() - start)
+        inserts, finds = [], []
+        for round_ in range(ROUNDS):  # the median of a few rounds: one round is noisy
+            if round_:  # the collection is back to its size for every round
+                await collection.delete_many({"k": {"$gte": stored}})
+            start = time.perf_counter()
+            for i in range(PROBES):
+                await collection.insert_one({"k": stored + i, "pad": "x" * 100})
+            inserts.append(PROBES / (time.perf_counter() - start))
         stored += PROBES
-        start = time.perf_counter()
-        for i in range(PROBES):
-            await collection.find_one({"k": (i * 7919) % stored})
-        rates[f"find_one_per_s_at_{size}"] = PROBES / (time.perf_counter() - start)
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            for i in range(PROBES):
+                await collection.find_one({"k": (i * 7919) % stored})
+            finds.append(PROBES / (time.perf_counter() - start))
+        rates[f"insert_one_per_s_at_{size}"] = statistics.median(inserts)
+        rates[f"find_one_per_s_at_{size}"] = statistics.median(finds)
     small, large = SIZES
     rates["insert_one_ratio"] = (
         rates[f"insert_one_per_s_at_{large}"] / rates[f"insert_one_per_s_at_{small}"]
