@@ -80,6 +80,7 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
 ) -> None:
     archive = f"{names.prefix}.archive"
     names.queues.append(archive)  # deleted with the test's other broker objects
+    names.queue("sales")  # the dev consumer's queue, dead-letter queue and exchange, likewise
     devdb_port, api_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AUTH_")},
