@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from boundbox.errors import ConfigurationError
@@ -30,6 +37,16 @@ def _optional_amqp_url(value: str) -> str:
 def _user_names(value: str) -> str:
     if any(not name.isprintable() for name in value.replace(",", " ").split()):
         raise ValueError("must be broker user names, separated by commas or spaces")
+    return value
+
+
+def _blank_is_zero(value: object) -> object:
+    return 0 if isinstance(value, str) and not value.strip() else value
+
+
+def _retention(value: int) -> int:
+    if value != 0 and value < 60:
+        raise ValueError("must be 0 (keep every event forever) or at least 60 seconds")
     return value
 
 
@@ -108,8 +125,11 @@ class Settings(BaseSettings):
     an event no queue is bound for fails and is parked, as the delivery contract says.
     `boundbox dev` and docker-compose.yml set it to `boundbox.archive`."""
     archive_max_length: Annotated[int, Field(ge=1)] = 100_000
-    relay_retention_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
-    """Published events are deleted this long after publication (a TTL index)."""
+    relay_retention_seconds: Annotated[
+        int, BeforeValidator(_blank_is_zero), AfterValidator(_retention)
+    ] = 0
+    """0 or empty (the default): published events are kept forever, the outbox is the record
+    of what happened. Otherwise they are deleted this long after publication (a TTL index)."""
 
     # Consumers (`boundbox consume NAME`, outbox/consumer/). Durations are in seconds.
     consumer_queue_prefix: Annotated[str, Field(min_length=1, max_length=100)] = "boundbox"

@@ -60,7 +60,7 @@ class OutboxEvent(Document):
     attempts: int = 0  # failed publication attempts
     available_at: datetime = Field(default_factory=utc_now)  # not retried before this
     last_error: str | None = None
-    published_at: datetime | None = None  # deleted after the relay's retention (a TTL index)
+    published_at: datetime | None = None  # kept forever unless RELAY_RETENTION_SECONDS is set
 
     class Settings:
         name = "outbox"

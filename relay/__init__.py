@@ -9,7 +9,7 @@
 - `messages`, `records`: the delivery contract, pure (one persistent message per event);
 - `publisher`, `broker`: chains published side by side with confirms, `mandatory`;
 - `loop`: half-batches back to back (publish one, mark the other, read the next);
-- `store`, `retention`: the outbox collection (exact marking, failures, TTL retention);
+- `store`, `retention`: the outbox collection (exact marking, failures, opt-in TTL retention);
 - `wakeup`: a change stream where the server has one, polling always;
 - `health`, `metrics`, `http`, `lifecycle`, `admin`: states, `/healthz` and `/metrics`,
   start-up and shutdown, and the `boundbox outbox` commands.

@@ -27,7 +27,7 @@ class OutboxStatus:
 
 def _store(client: mongo.Client, settings: Settings) -> OutboxStore:
     return OutboxStore(
-        client[settings.mongodb_db], retention_seconds=settings.relay_retention_seconds
+        client[settings.mongodb_db], retention_seconds=settings.relay_retention_seconds or None
     )
 
 

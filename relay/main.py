@@ -73,7 +73,9 @@ async def serve(settings: Settings, stop: asyncio.Event, *, metrics: Metrics | N
     try:
         database = client[settings.mongodb_db]
         store = OutboxStore(
-            database, retention_seconds=settings.relay_retention_seconds, state=database_state
+            database,
+            retention_seconds=settings.relay_retention_seconds or None,
+            state=database_state,
         )
         leases = LeaseKeeper(
             database,

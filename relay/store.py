@@ -41,15 +41,17 @@ class OutboxStore:
         self,
         database: AsyncDatabase[dict[str, Any]],
         *,
-        retention_seconds: int,
+        retention_seconds: int | None = None,
         state: Dependency | None = None,
     ) -> None:
+        """`retention_seconds`: how long published events are kept; None: forever."""
         self._events = database[OutboxEvent.Settings.name]
         self._retention = retention_seconds
         self._state = state
 
     async def prepare(self) -> None:
-        """Creates the outbox's declared indexes and the retention TTL index when missing."""
+        """Creates the outbox's declared indexes, and the retention TTL index to match the
+        setting (none, and a former one dropped, when every event is kept)."""
         async with translated(self._state):
             await self._events.create_indexes(OutboxEvent.Settings.indexes)
             await ensure_retention(self._events, self._retention)

@@ -32,6 +32,15 @@ def test_bad_configuration_is_one_line() -> None:
     )
 
 
+def test_a_bad_retention_is_one_line() -> None:
+    for value in ("30", "-1", "a week"):
+        result = boundbox("outbox", "status", RELAY_RETENTION_SECONDS=value)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("boundbox: configuration error: RELAY_RETENTION_SECONDS: ")
+
+
 def test_an_unreachable_database_is_one_line() -> None:
     url = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
     for command in ("status", "retry-failed"):

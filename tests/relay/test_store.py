@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from outbox.events import EventStatus
@@ -15,7 +17,7 @@ Database = AsyncDatabase[dict[str, object]]
 DAY = 24 * 3600
 
 
-def store(database: Database, retention: int = 7 * DAY) -> OutboxStore:
+def store(database: Database, retention: int | None = None) -> OutboxStore:
     return OutboxStore(database, retention_seconds=retention)  # type: ignore[arg-type]
 
 
@@ -36,12 +38,34 @@ async def statuses(database: Database, aggregate_id: str) -> list[str]:
     return [str(document["status"]) for document in documents]
 
 
-async def test_retention_is_a_ttl_index_that_follows_the_setting(database: Database) -> None:
+async def test_by_default_every_event_is_kept_no_ttl_index(database: Database) -> None:
+    await store(database).prepare()
+    names = set(await database["outbox"].index_information())
+    assert await ttl_of(database) is None
+    assert {"aggregate_version_unique", "status_occurred_at", "status"} <= names
+
+
+async def test_an_opted_in_retention_is_a_ttl_index_that_follows_the_setting(
+    database: Database,
+) -> None:
     await store(database, retention=3 * DAY).prepare()
     assert await ttl_of(database) == 3 * DAY
     await store(database, retention=3 * DAY).prepare()  # idempotent
     await store(database, retention=DAY).prepare()  # a changed setting changes the index
     assert await ttl_of(database) == DAY
+
+
+async def test_retention_off_drops_a_former_ttl_index_and_says_so(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store(database, retention=DAY).prepare()  # as an earlier version left it
+    with caplog.at_level(logging.INFO, logger="boundbox.relay.retention"):
+        await store(database).prepare()
+        await store(database).prepare()  # nothing left to drop: nothing said
+    assert await ttl_of(database) is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "boundbox.relay.retention"]
+    assert len(lines) == 1, lines
+    assert "every published event is now kept" in lines[0]
 
 
 async def test_marking_touches_exactly_the_confirmed_versions(
