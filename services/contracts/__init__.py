@@ -19,6 +19,8 @@ from services.contracts.catalog import (
     ProductPriceChangedPayload,
     ProductRestockedPayload,
     ProductStockCappedPayload,
+    ProductStockReleasedPayload,
+    ProductStockReservedPayload,
 )
 from services.contracts.orders import (
     OrderCancelledPayload,
@@ -33,6 +35,8 @@ PAYLOADS: Mapping[str, type[BaseModel]] = MappingProxyType(
         "product.created": ProductCreatedPayload,
         "product.price_changed": ProductPriceChangedPayload,
         "product.restocked": ProductRestockedPayload,
+        "product.stock_reserved": ProductStockReservedPayload,
+        "product.stock_released": ProductStockReleasedPayload,
         "product.stock_capped": ProductStockCappedPayload,
         "order.placed": OrderPlacedPayload,
         "order.cancelled": OrderCancelledPayload,
@@ -51,4 +55,6 @@ __all__ = [
     "ProductPriceChangedPayload",
     "ProductRestockedPayload",
     "ProductStockCappedPayload",
+    "ProductStockReleasedPayload",
+    "ProductStockReservedPayload",
 ]

@@ -44,6 +44,28 @@ class ProductRestockedPayload(BaseModel):
     stock: Stock
 
 
+class ProductStockReservedPayload(BaseModel):
+    """An order took `quantity` units; `stock` is what is left."""
+
+    model_config = PAYLOAD
+
+    product_id: Id
+    order_id: Id
+    quantity: Units
+    stock: Stock
+
+
+class ProductStockReleasedPayload(BaseModel):
+    """A cancelled order gave its `quantity` units back; `stock` is the stock after it."""
+
+    model_config = PAYLOAD
+
+    product_id: Id
+    order_id: Id
+    quantity: Units
+    stock: Stock
+
+
 class ProductStockCappedPayload(BaseModel):
     """A cancelled order returned `returned` units; `dropped` of them did not fit under the cap."""
 

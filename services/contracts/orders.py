@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -45,8 +46,8 @@ class OrderLinesPayload(BaseModel):
 
 
 class OrderPlacedPayload(OrderLinesPayload):
-    pass
+    placed_at: datetime | None = None  # absent from events recorded before it was added
 
 
 class OrderCancelledPayload(OrderLinesPayload):
-    pass
+    cancelled_at: datetime | None = None  # absent from events recorded before it was added

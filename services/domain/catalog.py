@@ -110,11 +110,51 @@ class ProductRestocked(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProductStockReserved(DomainEvent):
+    """An order took `quantity` units of the product (all its lines for this product)."""
+
+    aggregate_type = "product"
+    name = "stock_reserved"
+
+    order_id: str
+    quantity: int
+    stock: int
+
+    def payload(self) -> dict[str, Any]:
+        return contract.ProductStockReservedPayload(
+            product_id=self.aggregate_id,
+            order_id=self.order_id,
+            quantity=self.quantity,
+            stock=self.stock,
+        ).model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductStockReleased(DomainEvent):
+    """A cancelled order gave its `quantity` units of the product back to stock."""
+
+    aggregate_type = "product"
+    name = "stock_released"
+
+    order_id: str
+    quantity: int
+    stock: int
+
+    def payload(self) -> dict[str, Any]:
+        return contract.ProductStockReleasedPayload(
+            product_id=self.aggregate_id,
+            order_id=self.order_id,
+            quantity=self.quantity,
+            stock=self.stock,
+        ).model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProductStockCapped(DomainEvent):
     """A cancelled order gave back more units than fit under STOCK_MAX: the rest are dropped.
 
-    `order.cancelled` says `returned` units came back; this event says only `returned - dropped`
-    did, so the events still add up to the stock.
+    It takes the place of `product.stock_released` for that order: `returned - dropped` units
+    came back, so the product's events still add up to its stock.
     """
 
     aggregate_type = "product"
@@ -126,13 +166,13 @@ class ProductStockCapped(DomainEvent):
     stock: int
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "product_id": self.aggregate_id,
-            "order_id": self.order_id,
-            "returned": self.returned,
-            "dropped": self.dropped,
-            "stock": self.stock,
-        }
+        return contract.ProductStockCappedPayload(
+            product_id=self.aggregate_id,
+            order_id=self.order_id,
+            returned=self.returned,
+            dropped=self.dropped,
+            stock=self.stock,
+        ).model_dump(mode="json")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -181,7 +221,7 @@ class Product(Aggregate):
         self._changed()
         return ProductRestocked(aggregate_id=self.id, quantity=quantity, stock=self.stock)
 
-    def reserve(self, quantity: int) -> None:
+    def reserve(self, quantity: int, *, order_id: str) -> ProductStockReserved:
         """Takes `quantity` units out of stock for an order; all or nothing."""
         if quantity > self.stock:
             raise InsufficientStockError(
@@ -189,18 +229,23 @@ class Product(Aggregate):
             )
         self.stock -= quantity
         self._changed()
+        return ProductStockReserved(
+            aggregate_id=self.id, order_id=order_id, quantity=quantity, stock=self.stock
+        )
 
-    def release(self, quantity: int, *, order_id: str) -> ProductStockCapped | None:
-        """Gives a cancelled order's `quantity` units back, up to STOCK_MAX; an event if capped.
+    def release(self, quantity: int, *, order_id: str) -> ProductStockReleased | ProductStockCapped:
+        """Gives a cancelled order's `quantity` units back, up to STOCK_MAX.
 
         Stock stays within its cap on every path: a restock may have filled the shelf since
-        the order took its units, and those units then no longer fit.
+        the order took its units, and those units then no longer fit (`product.stock_capped`).
         """
         kept = min(quantity, STOCK_MAX - self.stock)
         self.stock += kept
         self._changed()
         if kept == quantity:
-            return None
+            return ProductStockReleased(
+                aggregate_id=self.id, order_id=order_id, quantity=quantity, stock=self.stock
+            )
         return ProductStockCapped(
             aggregate_id=self.id,
             order_id=order_id,

@@ -13,7 +13,7 @@ from services.contracts import fields
 from services.contracts import orders as contract
 from services.domain import money
 from services.domain.aggregate import Aggregate, DomainEvent
-from services.domain.catalog import Product
+from services.domain.catalog import Product, ProductStockReserved
 from services.domain.errors import InsufficientStockError, InvalidStateError, InvalidValueError
 
 MAX_LINES = fields.MAX_LINES
@@ -51,19 +51,14 @@ class OrderLine:
         )
 
 
-def _lines_payload(
-    model: type[contract.OrderLinesPayload],
-    order_id: str,
-    customer: str,
-    lines: Sequence[OrderLine],
-) -> dict[str, Any]:
+def _lines(order_id: str, customer: str, lines: Sequence[OrderLine]) -> dict[str, Any]:
     """What a sales projection needs to add an order, or to subtract it again."""
-    return model(
-        order_id=order_id,
-        customer=customer,
-        items=tuple(line.as_payload() for line in lines),
-        total=sum((line.total for line in lines), Decimal(0)),
-    ).model_dump(mode="json")
+    return {
+        "order_id": order_id,
+        "customer": customer,
+        "items": tuple(line.as_payload() for line in lines),
+        "total": sum((line.total for line in lines), Decimal(0)),
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,11 +68,12 @@ class OrderPlaced(DomainEvent):
 
     customer: str
     lines: tuple[OrderLine, ...]
+    placed_at: datetime
 
     def payload(self) -> dict[str, Any]:
-        return _lines_payload(
-            contract.OrderPlacedPayload, self.aggregate_id, self.customer, self.lines
-        )
+        return contract.OrderPlacedPayload(
+            **_lines(self.aggregate_id, self.customer, self.lines), placed_at=self.placed_at
+        ).model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,11 +83,12 @@ class OrderCancelled(DomainEvent):
 
     customer: str
     lines: tuple[OrderLine, ...]
+    cancelled_at: datetime
 
     def payload(self) -> dict[str, Any]:
-        return _lines_payload(
-            contract.OrderCancelledPayload, self.aggregate_id, self.customer, self.lines
-        )
+        return contract.OrderCancelledPayload(
+            **_lines(self.aggregate_id, self.customer, self.lines), cancelled_at=self.cancelled_at
+        ).model_dump(mode="json")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -111,11 +108,11 @@ class Order(Aggregate):
     @classmethod
     def place(
         cls, *, id: str, customer: str, items: Sequence[tuple[Product, int]], now: datetime
-    ) -> tuple[Order, OrderPlaced]:
+    ) -> tuple[Order, OrderPlaced, tuple[ProductStockReserved, ...]]:
         """Reserves every line's units from its product; raises before changing anything.
 
-        A product may appear on several lines: each takes its units from what the lines
-        before it left.
+        A product may appear on several lines: it is reserved once, for all of them, and
+        records one `product.stock_reserved` (in the order its first line comes).
         """
         customer = customer.strip()
         if not customer or len(customer) > CUSTOMER_MAX:
@@ -132,9 +129,18 @@ class Order(Aggregate):
                 ("items",), f"an order's total is at most {money.money(MAX_TOTAL)}"
             )
         _check_stock(items)
-        lines = tuple(_reserve(product, quantity) for product, quantity in items)
+        lines = tuple(_line(product, quantity) for product, quantity in items)
+        wanted: dict[str, int] = {}
+        products: dict[str, Product] = {}
+        for product, quantity in items:
+            wanted[product.id] = wanted.get(product.id, 0) + quantity
+            products[product.id] = product
+        reserved = tuple(
+            products[pid].reserve(quantity, order_id=id) for pid, quantity in wanted.items()
+        )
         order = cls(id=id, customer=customer, lines=lines, status=OrderStatus.PLACED, placed_at=now)
-        return order, OrderPlaced(aggregate_id=id, customer=customer, lines=lines)
+        placed = OrderPlaced(aggregate_id=id, customer=customer, lines=lines, placed_at=now)
+        return order, placed, reserved
 
     def cancel(self, *, now: datetime) -> OrderCancelled:
         """Marks the order cancelled; the caller returns each line's units to its product."""
@@ -143,7 +149,16 @@ class Order(Aggregate):
         self.status = OrderStatus.CANCELLED
         self.cancelled_at = now
         self._changed()
-        return OrderCancelled(aggregate_id=self.id, customer=self.customer, lines=self.lines)
+        return OrderCancelled(
+            aggregate_id=self.id, customer=self.customer, lines=self.lines, cancelled_at=now
+        )
+
+    def returned_units(self) -> dict[str, int]:
+        """Units per product that cancelling gives back, in the order of the lines."""
+        units: dict[str, int] = {}
+        for line in self.lines:
+            units[line.product_id] = units.get(line.product_id, 0) + line.quantity
+        return units
 
 
 def _check_stock(items: Sequence[tuple[Product, int]]) -> None:
@@ -160,8 +175,7 @@ def _check_stock(items: Sequence[tuple[Product, int]]) -> None:
             )
 
 
-def _reserve(product: Product, quantity: int) -> OrderLine:
-    product.reserve(quantity)
+def _line(product: Product, quantity: int) -> OrderLine:
     return OrderLine(
         product_id=product.id,
         product_name=product.name,

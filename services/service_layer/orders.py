@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Sequence
 
 from outbox import transactional, utc_now
 from services.domain.catalog import Product
-from services.domain.errors import InsufficientStockError, UnknownReferenceError
+from services.domain.errors import UnknownReferenceError
 from services.domain.orders import Order
 from services.service_layer.recording import record_events
 from services.store import catalog as catalog_store
@@ -17,24 +16,22 @@ from services.store.ids import new_id
 
 @transactional()
 async def place_order(*, customer: str, items: Sequence[tuple[str, int]]) -> Order:
-    """Places an order for `items` (product id, quantity); all lines are reserved, or none."""
+    """Places an order for `items` (product id, quantity); all lines are reserved, or none.
+
+    Each product's reservation is an event of that product, recorded with the order's.
+    """
     products = await catalog_store.products_by_id(product_id for product_id, _ in items)
-    order, placed = Order.place(
+    read_at = {product.id: product.version for product in products.values()}
+    order, placed, reserved = Order.place(
         id=new_id(), customer=customer, items=_with_products(items, products), now=utc_now()
     )
-    for line in order.lines:
-        # The domain checked the stock it read; the conditional update guarantees it, so
-        # stock cannot go negative even where reads are not isolated from other writers.
-        if not await catalog_store.reserve_stock(line.product_id, line.quantity):
-            current = await catalog_store.get_product(line.product_id)
-            raise InsufficientStockError(
-                product_id=current.id,
-                product_name=current.name,
-                requested=line.quantity,
-                available=current.stock,
-            )
+    for reservation in reserved:
+        # Written only if nobody changed the product since it was read, so stock cannot go
+        # negative even where reads are not isolated from other writers.
+        product = products[reservation.aggregate_id]
+        await catalog_store.save_product(product, previous_version=read_at[product.id])
     await store.add_order(order)
-    await record_events(placed)
+    await record_events(placed, *reserved)
     return order
 
 
@@ -59,14 +56,13 @@ async def cancel_order(*, order_id: str, expected_versions: Collection[int] | No
     previous = order.version
     cancelled = order.cancel(now=utc_now())
     await store.save_order(order, previous_version=previous)
-    returned = Counter[str]()
-    for line in order.lines:
-        returned[line.product_id] += line.quantity
-    capped = []
-    for product in (await catalog_store.products_by_id(returned)).values():
+    returned = order.returned_units()
+    products = await catalog_store.products_by_id(returned)
+    releases = []
+    for product_id, quantity in returned.items():
+        product = products[product_id]
         read_at = product.version
-        if event := product.release(returned[product.id], order_id=order.id):
-            capped.append(event)
+        releases.append(product.release(quantity, order_id=order.id))
         await catalog_store.save_product(product, previous_version=read_at)
-    await record_events(cancelled, *capped)
+    await record_events(cancelled, *releases)
     return order

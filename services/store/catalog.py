@@ -103,16 +103,3 @@ async def save_product(product: Product, *, previous_version: int) -> None:
     if result.matched_count != 1:
         # Inside a MongoDB transaction a concurrent write is a retried write conflict instead.
         raise ConcurrentUpdateError(f"product {product.id!r} changed while being updated")
-
-
-async def reserve_stock(product_id: str, quantity: int) -> bool:
-    """Takes `quantity` units out of stock in one conditional update; False if too few are left.
-
-    The condition makes it correct even without a transaction around it: stock never goes
-    below zero, however many orders race for the last units.
-    """
-    result = await ProductDocument.get_pymongo_collection().update_one(
-        {"_id": PydanticObjectId(product_id), "stock": {"$gte": quantity}},
-        {"$inc": {"stock": -quantity, "version": 1}},
-    )
-    return result.modified_count == 1

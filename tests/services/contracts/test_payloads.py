@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from services.contracts import PAYLOADS, OrderPlacedPayload, ProductCreatedPayload
 from services.domain.aggregate import DomainEvent
-from services.domain.catalog import Category, Product
+from services.domain.catalog import STOCK_MAX, Category, Product
 from services.domain.orders import Order
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -24,13 +24,31 @@ def domain_events() -> list[DomainEvent]:
     )
     changed = product.change_price(Decimal("12.50"))
     restocked = product.restock(5)
-    order, placed = Order.place(id="o1", customer="ada", items=[(product, 3)], now=NOW)
+    order, placed, reserved = Order.place(id="o1", customer="ada", items=[(product, 3)], now=NOW)
+    released = product.release(3, order_id="o1")
+    product.reserve(2, order_id="o2")
+    product.restock(STOCK_MAX - product.stock - 1)
+    capped = product.release(2, order_id="o2")
     assert changed is not None
-    return [created, added, changed, restocked, placed, order.cancel(now=NOW)]
+    return [
+        created,
+        added,
+        changed,
+        restocked,
+        placed,
+        *reserved,
+        order.cancel(now=NOW),
+        released,
+        capped,
+    ]
 
 
 def event_type(event: DomainEvent) -> str:
     return f"{event.aggregate_type}.{event.name}"
+
+
+def test_every_domain_event_type_is_exercised_here() -> None:
+    assert {event_type(event) for event in domain_events()} == set(PAYLOADS)
 
 
 def test_every_domain_event_type_has_a_payload_model() -> None:

@@ -9,6 +9,7 @@ from services.domain.catalog import (
     ProductPriceChanged,
     ProductRestocked,
     ProductStockCapped,
+    ProductStockReleased,
 )
 from services.domain.errors import InsufficientStockError, InvalidValueError, StaleVersionError
 
@@ -103,14 +104,16 @@ def test_restocking_cannot_overflow_the_stock() -> None:
 
 def test_releasing_gives_the_units_back() -> None:
     product = a_product(stock=5)
-    assert product.release(3, order_id="o1") is None
+    released = product.release(3, order_id="o1")
+    assert isinstance(released, ProductStockReleased)
+    assert released.payload() == {"product_id": "p1", "order_id": "o1", "quantity": 3, "stock": 8}
     assert (product.stock, product.version) == (8, 2)
 
 
 def test_releasing_never_lifts_the_stock_above_its_cap() -> None:
     """Units reserved, then a restock up to the cap: a cancel cannot push the stock over it."""
     product = a_product(stock=5)
-    product.reserve(4)
+    product.reserve(4, order_id="o1")
     product.restock(STOCK_MAX - 2)
 
     capped = product.release(4, order_id="o1")
@@ -128,11 +131,12 @@ def test_releasing_never_lifts_the_stock_above_its_cap() -> None:
 
 def test_reserving_takes_units_or_names_the_product() -> None:
     product = a_product(stock=2)
-    product.reserve(2)
-    assert product.stock == 0
+    reserved = product.reserve(2, order_id="o1")
+    assert (product.stock, product.version) == (0, 2)
+    assert reserved.payload() == {"product_id": "p1", "order_id": "o1", "quantity": 2, "stock": 0}
 
     with pytest.raises(InsufficientStockError) as short:
-        product.reserve(1)
+        product.reserve(1, order_id="o2")
     assert (short.value.product_id, short.value.product_name) == ("p1", "Mug")
     assert (short.value.requested, short.value.available) == (1, 0)
 

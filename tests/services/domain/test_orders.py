@@ -24,9 +24,15 @@ def a_product(product_id: str, *, price: str = "2.50", stock: int = 10) -> Produ
 def test_placing_reserves_stock_and_prices_every_line() -> None:
     mug, pan = a_product("mug", price="2.50"), a_product("pan", price="10.00", stock=1)
 
-    order, placed = Order.place(id="o1", customer="ada", items=[(mug, 3), (pan, 1)], now=NOW)
+    order, placed, reserved = Order.place(
+        id="o1", customer="ada", items=[(mug, 3), (pan, 1)], now=NOW
+    )
 
     assert (mug.stock, pan.stock) == (7, 0)
+    assert [event.payload() for event in reserved] == [
+        {"product_id": "mug", "order_id": "o1", "quantity": 3, "stock": 7},
+        {"product_id": "pan", "order_id": "o1", "quantity": 1, "stock": 0},
+    ]
     assert order.status is OrderStatus.PLACED and order.version == 1
     assert order.total == Decimal("17.50")
     assert placed.payload() == {
@@ -49,6 +55,7 @@ def test_placing_reserves_stock_and_prices_every_line() -> None:
             },
         ],
         "total": "17.50",
+        "placed_at": "2026-11-25T12:00:00Z",
     }
 
 
@@ -69,8 +76,10 @@ def test_lines_of_the_same_product_share_its_stock() -> None:
         Order.place(id="o1", customer="ada", items=[(mug, 2), (mug, 2)], now=NOW)
     assert (short.value.requested, short.value.available) == (4, 3)
 
-    Order.place(id="o2", customer="ada", items=[(mug, 2), (mug, 1)], now=NOW)
+    _, _, reserved = Order.place(id="o2", customer="ada", items=[(mug, 2), (mug, 1)], now=NOW)
     assert mug.stock == 0
+    assert [(event.quantity, event.stock) for event in reserved] == [(3, 0)]
+    assert mug.version == 2  # one reservation for both lines: one event, one version
 
 
 @pytest.mark.parametrize(
@@ -86,13 +95,14 @@ def test_an_order_needs_a_customer_and_1_to_100_positive_lines(
 
 
 def test_cancelling_records_the_same_lines_and_total_once() -> None:
-    order, placed = Order.place(id="o1", customer="ada", items=[(a_product("mug"), 2)], now=NOW)
+    order, placed, _ = Order.place(id="o1", customer="ada", items=[(a_product("mug"), 2)], now=NOW)
 
     cancelled = order.cancel(now=NOW)
 
     assert (order.status, order.version, order.cancelled_at) == (OrderStatus.CANCELLED, 2, NOW)
     assert cancelled.name == "cancelled"
-    assert cancelled.payload() == placed.payload()
+    placed_lines = {k: v for k, v in placed.payload().items() if k != "placed_at"}
+    assert cancelled.payload() == placed_lines | {"cancelled_at": "2026-11-25T12:00:00Z"}
     with pytest.raises(InvalidStateError):
         order.cancel(now=NOW)
 
@@ -104,5 +114,5 @@ def test_an_order_above_the_largest_amount_an_event_carries_is_refused_untouched
         Order.place(id="o1", customer="ada", items=[(dear, 10_001)], now=NOW)
     assert dear.stock == 1_000_000
 
-    order, _ = Order.place(id="o1", customer="ada", items=[(dear, 10_000)], now=NOW)
+    order, _, _ = Order.place(id="o1", customer="ada", items=[(dear, 10_000)], now=NOW)
     assert order.total == Decimal("999999999900.00")

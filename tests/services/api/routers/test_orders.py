@@ -64,7 +64,15 @@ async def test_placing_an_order_reserves_stock_and_records_order_placed(
         "customer": "ada",
         "items": order["items"],
         "total": "17.50",
+        "placed_at": order["placed_at"],
     }
+    for product, left in ((mug, 7), (pan, 0)):
+        [_, reserved] = await factories.events(database, aggregate_id=product["id"])
+        assert (reserved["type"], reserved["aggregate_version"]) == ("product.stock_reserved", 2)
+        assert reserved["payload"]["order_id"] == order["id"]
+        assert reserved["payload"]["stock"] == left
+        read = await client.get(f"/products/{product['id']}")
+        assert (read.json()["version"], read.headers["etag"]) == (2, '"2"')
 
 
 async def test_reading_an_order(client: httpx.AsyncClient) -> None:
@@ -185,6 +193,15 @@ async def test_cancelling_returns_the_stock_and_records_order_cancelled(
     assert (event["type"], event["aggregate_version"]) == ("order.cancelled", 2)
     assert event["payload"]["items"] == order["items"]
     assert event["payload"]["total"] == order["total"]
+    assert event["payload"]["cancelled_at"] == cancelled["cancelled_at"]
+    *_, released = await factories.events(database, aggregate_id=mug["id"])
+    assert (released["type"], released["aggregate_version"]) == ("product.stock_released", 3)
+    assert released["payload"] == {
+        "product_id": mug["id"],
+        "order_id": order["id"],
+        "quantity": 3,
+        "stock": 5,
+    }
 
 
 async def test_a_cancel_after_a_restock_to_the_cap_keeps_the_stock_at_the_cap(
@@ -202,11 +219,14 @@ async def test_a_cancel_after_a_restock_to_the_cap_keeps_the_stock_at_the_cap(
     assert response.status_code == 200
     assert await stock_of(client, mug["id"]) == STOCK_MAX
     events = await factories.events(database, aggregate_id=mug["id"])
-    assert [event["type"] for event in events] == [
-        "product.created",
-        "product.restocked",
-        "product.stock_capped",
+    assert [(event["type"], event["aggregate_version"]) for event in events] == [
+        ("product.created", 1),
+        ("product.stock_reserved", 2),  # one event for both of the order's lines of mugs
+        ("product.restocked", 3),
+        ("product.stock_capped", 4),  # in place of product.stock_released
     ]
+    read = await client.get(f"/products/{mug['id']}")
+    assert (read.json()["version"], read.headers["etag"]) == (4, '"4"')
     assert events[-1]["payload"] == {
         "product_id": mug["id"],
         "order_id": order["id"],
