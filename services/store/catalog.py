@@ -14,11 +14,11 @@ from services.store.documents import CategoryDocument, ProductDocument
 from services.store.ids import load, object_id
 
 
-def _category(doc: CategoryDocument) -> Category:
+def category_from(doc: CategoryDocument) -> Category:
     return Category(id=str(doc.id), name=doc.name, description=doc.description, version=doc.version)
 
 
-def _product(doc: ProductDocument) -> Product:
+def product_from(doc: ProductDocument) -> Product:
     return Product(
         id=str(doc.id),
         name=doc.name,
@@ -39,7 +39,7 @@ async def add_category(category: Category) -> None:
 
 
 async def get_category(category_id: str) -> Category:
-    return _category(await load(CategoryDocument, "category", category_id))
+    return category_from(await load(CategoryDocument, "category", category_id))
 
 
 async def category_exists(category_id: str) -> bool:
@@ -59,7 +59,7 @@ async def add_product(product: Product) -> None:
 
 
 async def get_product(product_id: str) -> Product:
-    return _product(await load(ProductDocument, "product", product_id))
+    return product_from(await load(ProductDocument, "product", product_id))
 
 
 async def products_by_id(product_ids: Iterable[str]) -> dict[str, Product]:
@@ -68,7 +68,7 @@ async def products_by_id(product_ids: Iterable[str]) -> dict[str, Product]:
     if not oids:
         return {}
     docs = await ProductDocument.find({"_id": {"$in": sorted(oids)}}).to_list()
-    return {str(doc.id): _product(doc) for doc in docs}
+    return {str(doc.id): product_from(doc) for doc in docs}
 
 
 async def list_products(*, category_id: str | None, after: str | None, limit: int) -> list[Product]:
@@ -84,7 +84,7 @@ async def list_products(*, category_id: str | None, after: str | None, limit: in
         .limit(limit)
         .to_list()
     )
-    return [_product(doc) for doc in docs]
+    return [product_from(doc) for doc in docs]
 
 
 async def save_product(product: Product, *, previous_version: int) -> None:

@@ -13,7 +13,7 @@ from services.store.documents import OrderDocument, OrderLineDocument
 from services.store.ids import load
 
 
-def _order(doc: OrderDocument) -> Order:
+def order_from(doc: OrderDocument) -> Order:
     return Order(
         id=str(doc.id),
         customer=doc.customer,
@@ -54,7 +54,7 @@ async def add_order(order: Order) -> None:
 
 
 async def get_order(order_id: str) -> Order:
-    return _order(await load(OrderDocument, "order", order_id))
+    return order_from(await load(OrderDocument, "order", order_id))
 
 
 async def save_order(order: Order, *, previous_version: int) -> None:
