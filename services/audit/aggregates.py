@@ -17,7 +17,8 @@ from services.domain.aggregate import Aggregate
 from services.domain.history import HistoryError, RecordedEvent, fold
 from services.store import history as store
 
-AGGREGATE_TYPES = ("category", "product", "order")
+AGGREGATE_TYPES = {"category": "categories", "product": "products", "order": "orders"}
+"""Each aggregate type, and how the report counts it."""
 
 Progress = Callable[[int], None]
 """Told how many units of work (documents and events) were just checked."""
@@ -34,7 +35,7 @@ async def check_aggregates(
         pairs = _side_by_side(store.documents(aggregate_type), store.histories(aggregate_type))
         async for aggregate_id, stored, events in pairs:
             subject = f"{aggregate_type} {aggregate_id}"
-            report.checked[f"{aggregate_type}s"] += 1
+            report.checked[AGGREGATE_TYPES[aggregate_type]] += 1
             report.checked["events"] += len(events)
             if sink is not None and events:
                 sink(aggregate_type, events)

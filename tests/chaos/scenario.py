@@ -12,6 +12,8 @@ import httpx
 from tests.chaos.load import Ledger, Load
 from tests.chaos.reconcile import Report, reconcile
 from tests.chaos.stack import ChaosStack
+from tests.consumer.conftest import AMQP_URL
+from tests.support.audit import assert_state_is_events
 from tests.support.auth import admin_headers
 
 LOAD_SECONDS = 12.0
@@ -58,7 +60,10 @@ async def finish(stack: ChaosStack, ledger: Ledger) -> Report:
         report = await reconcile(stack, ledger)
     except AssertionError as e:
         raise AssertionError(f"{e}\n(component logs: {stack.log_dir})") from None
-    print(f"chaos {stack.run_id}: {report}")
+    # The last word: every document is the fold of its events, the projection adds up, and
+    # every published event is in the archive stream.
+    audit_env = stack.env | {"AMQP_URL": AMQP_URL}  # past any proxy the scenario cut
+    print(f"chaos {stack.run_id}: {report}; {await assert_state_is_events(audit_env)}")
     codes = stack.stop()
     assert codes == {"consumer": 0, "relay": 0, "api": 0}, (
         codes,

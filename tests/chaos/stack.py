@@ -51,6 +51,7 @@ class ChaosStack:
             "AMQP_URL": amqp_url,
             "EXCHANGE_NAME": names.exchange,
             "CONSUMER_QUEUE_PREFIX": names.prefix,
+            "ARCHIVE_QUEUE": names.queue("archive"),  # deleted with the test's broker objects
             "API_PORT": str(ports["api"]),
             "RELAY_PORT": str(ports["relay"]),
             "CONSUMER_PORT": str(ports["consumer"]),

@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient
 
 from tests.consumer.conftest import AMQP_URL, Names
 from tests.sales.conftest import StartSales
+from tests.support.audit import assert_state_is_events
 from tests.support.auth import AUTH_ENV, JSON, admin_headers
 from tests.support.processes import eventually, free_port
 
@@ -54,6 +55,7 @@ def shop_env(mongodb_url: str, names: Names) -> dict[str, str]:
         "RELAY_PORT": str(free_port()),
         "RELAY_ID": names.test_id,
         "RELAY_POLL_INTERVAL": "0.01",
+        "ARCHIVE_QUEUE": names.queue("archive"),  # deleted with the test's broker objects
         "LOG_LEVEL": "WARNING",
         **AUTH_ENV,
     }
@@ -111,6 +113,16 @@ async def test_the_projection_equals_the_truth_computed_from_the_orders(
             "boundbox_consumer_processed_total", type="order.cancelled"
         ) == sum(c for _, _, c in truth.customers.values())
         assert await sales.metric("boundbox_consumer_dead_lettered_total") == 0
+
+        async def published() -> bool:
+            pending = {"status": {"$ne": "published"}}
+            return (
+                await mongo_client[shop_env["MONGODB_DB"]]["outbox"].count_documents(pending) == 0
+            )
+
+        await eventually(published, within=30, interval=0.1)
+        summary = await assert_state_is_events(shop_env | {"SALES_DB": sales.env["SALES_DB"]})
+        assert f"{ORDERS} orders" in summary
     finally:
         assert stop(relay) == 0
         stop(api)  # its exit code is the API's business (tests/services)
