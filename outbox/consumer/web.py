@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from boundbox import apidocs
 from outbox.consumer import problems
 from outbox.consumer.errors import ConsumerError
 from outbox.consumer.metrics import ConsumerMetrics
@@ -46,7 +47,8 @@ def create_app(
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The consumer's app: operations routes, then the service's own read routes."""
-    app = FastAPI(title=title)
+    app = FastAPI(title=title, docs_url=None, redoc_url=None)
+    apidocs.install(app)  # /docs and /redoc from installed files, never a CDN
     problems.install(app)
     app.state.health = health  # the service's routes answer 503 until the database is ready
 

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 import outbox
-from boundbox import __version__
+from boundbox import __version__, apidocs
 from boundbox.settings import Settings
 from outbox import RetryPolicy
+from services.api import openapi
 from services.api.database import connect
 from services.api.errors import add_error_handlers
 from services.api.metrics import Metrics, MetricsMiddleware
@@ -35,7 +36,8 @@ MongoDB transaction; the relay publishes the events to RabbitMQ afterwards.
 operation lists the scopes it needs; reading categories and products needs a valid token of
 any scope. A customer's token (`sub` = the customer) reaches only that customer's orders;
 `orders:admin` reaches every order. Commands take `Content-Type: application/json` only, a
-body-less cancel included (else 415). These docs (`/docs`, `/openapi.json`) are open.
+body-less cancel included (else 415). These docs (`/docs`, `/redoc`, `/openapi.json`) are
+open.
 """
 
 # Cross-origin callers may send and read these; the token travels in a header, not a cookie.
@@ -86,7 +88,11 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by apidocs.install, from installed files: docs work offline
+        redoc_url=None,
     )
+    apidocs.install(app)
+    openapi.install(app)
     app.state.metrics = metrics = Metrics()
     app.state.authenticator = authenticator
     add_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,21 +27,8 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """Every error answer: a JSON problem document (RFC 9457), never a stack trace."""
 
-    model_config = ConfigDict(
-        extra="allow",  # a problem may carry extensions, e.g. `product_id` for a 409
-        json_schema_extra={
-            "examples": [
-                {
-                    "title": "Conflict",
-                    "status": 409,
-                    "code": "insufficient_stock",
-                    "detail": "not enough stock of product 'Mug' (6650f1…): 3 requested, 1 left",
-                    "request_id": "9f1c2e4b0d6a4e59a1b2c3d4e5f60718",
-                    "product_id": "6650f1c2a4b5c6d7e8f90123",
-                }
-            ]
-        },
-    )
+    # A problem may carry extensions, e.g. `product_id` for a 409; each status has its examples.
+    model_config = ConfigDict(extra="allow")
 
     title: str
     status: int
@@ -75,17 +63,110 @@ _DESCRIPTIONS = {
 }
 
 
-PROBLEM_REF = "#/components/schemas/Problem"  # registered there by `"model": Problem`
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/Problem"  # registered there by services.api.openapi
+_ID = "6650f1c2a4b5c6d7e8f90123"
+
+
+def _example(status: int, code: str, detail: str, **extensions: Any) -> dict[str, Any]:
+    return {
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "request_id": "9f1c2e4b0d6a4e59a1b2c3d4e5f60718",
+        **extensions,
+    }
+
+
+EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
+    401: {
+        "missing_token": _example(401, "unauthorized", "a bearer token is required"),
+        "expired_token": _example(401, "unauthorized", "the token has expired"),
+    },
+    403: {
+        "missing_scope": _example(
+            403,
+            "forbidden",
+            "this needs the scope catalog:write",
+            missing_scopes=["catalog:write"],
+        ),
+    },
+    404: {"not_found": _example(404, "not_found", f"product {_ID!r} not found")},
+    409: {
+        "insufficient_stock": _example(
+            409,
+            "insufficient_stock",
+            f"not enough stock of product 'Mug' ({_ID}): 3 requested, 1 available",
+            product_id=_ID,
+            product_name="Mug",
+            requested=3,
+            available=1,
+        ),
+        "invalid_state": _example(409, "invalid_state", f"order {_ID!r} is already cancelled"),
+        "concurrent_update": _example(
+            409, "concurrent_update", f"order {_ID!r} changed while being updated; retry"
+        ),
+    },
+    412: {
+        "stale_version": _example(
+            412, "stale_version", f"product {_ID!r} is at version 4", current_version=4
+        ),
+    },
+    413: {
+        "payload_too_large": _example(
+            413, "payload_too_large", "the request body is larger than 65536 bytes"
+        ),
+    },
+    415: {
+        "unsupported_media_type": _example(
+            415,
+            "unsupported_media_type",
+            "a command takes a JSON body: send Content-Type: application/json",
+        ),
+    },
+    422: {
+        "validation_failed": _example(
+            422,
+            "validation_failed",
+            "the request is invalid",
+            errors=[
+                {
+                    "loc": ["body", "price"],
+                    "msg": "Input should be greater than 0",
+                    "type": "greater_than",
+                }
+            ],
+        ),
+        "idempotency_key_reused": _example(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ),
+    },
+    503: {
+        "unavailable": _example(503, "unavailable", "the database is unreachable; try again later"),
+    },
+}
+"""Each error status: what the API answers, by case (OpenAPI examples)."""
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the given error statuses (and 503)."""
     return {
         status: {
-            "model": Problem,
             "description": _DESCRIPTIONS[status],
-            # What the API sends; FastAPI lists the model under application/json as well.
-            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
+            # The only media type the API sends errors as (the schema is added by
+            # services.api.openapi: without a `model`, FastAPI adds no `application/json`).
+            "content": {
+                PROBLEM_JSON: {
+                    "schema": {"$ref": PROBLEM_REF},
+                    "examples": {
+                        name: {"summary": name.replace("_", " "), "value": value}
+                        for name, value in EXAMPLES[status].items()
+                    },
+                }
+            },
         }
         for status in (*statuses, 503)
     }
