@@ -13,17 +13,25 @@ async def count_order(delivery: Delivery) -> None:
 
 consumer = Consumer("billing", handlers)   # queue `boundbox.billing`, inbox key "billing"
 
+Rebuilding a projection from the event store without downtime: `Rebuild(Projection(...))`,
+see `outbox.consumer.rebuild` (handlers write `generations.collection(Document)`).
+
 A process runs it with `serve(Service(...), stop_on_signals())`: see `outbox.consumer.service`
 and `services.sales.main`, which does exactly that.
 """
 
+from outbox.consumer.applying import BatchHandler, Projection
+from outbox.consumer.building import RebuildError
 from outbox.consumer.consumer import Consumer, Outcome
 from outbox.consumer.envelope import Delivery, Event, parse
 from outbox.consumer.errors import ConsumerError, PoisonMessageError
 from outbox.consumer.failures import Backoff, Kind, Reason, classify
+from outbox.consumer.generations import Generation
 from outbox.consumer.handlers import Handler, Handlers
 from outbox.consumer.inbox import InboxEntry
 from outbox.consumer.metrics import ConsumerMetrics
+from outbox.consumer.progress import Progress
+from outbox.consumer.rebuild import Rebuild, Summary
 from outbox.consumer.runner import connect, run_consumer
 from outbox.consumer.service import Service, kill_after_commit_hook, serve, stop_on_signals
 from outbox.consumer.topology import Topology, declare
@@ -32,19 +40,26 @@ from outbox.consumer.worker import Worker
 
 __all__ = [
     "Backoff",
+    "BatchHandler",
     "Consumer",
     "ConsumerError",
     "ConsumerMetrics",
     "Delivery",
     "Event",
+    "Generation",
     "Handler",
     "Handlers",
     "InboxEntry",
     "Kind",
     "Outcome",
     "PoisonMessageError",
+    "Progress",
+    "Projection",
     "Reason",
+    "Rebuild",
+    "RebuildError",
     "Service",
+    "Summary",
     "Topology",
     "TrustedPublishers",
     "UntrustedPublisherError",

@@ -1,4 +1,8 @@
-"""Applies a delivery exactly once: its handler and its inbox entry share one transaction."""
+"""Applies a delivery exactly once: its handler and its inbox entry share one transaction.
+
+The transaction first reads the projection's active generation (`generations.enter`): the
+handler writes that generation's collections and the entry goes to that generation's inbox.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from enum import StrEnum
 
 from pymongo.errors import DuplicateKeyError
 
-from outbox.consumer import inbox
+from outbox.consumer import generations, inbox
 from outbox.consumer.envelope import MAX_MESSAGE_BYTES, Delivery
 from outbox.consumer.errors import ConflictingDuplicateError
 from outbox.consumer.handlers import Handler, Handlers
@@ -22,6 +26,10 @@ class Outcome(StrEnum):
 
 class _AlreadySeenError(Exception):
     """A concurrent delivery of the same message committed its inbox entry first."""
+
+    def __init__(self, generation: generations.Generation) -> None:
+        super().__init__(generation)
+        self.generation = generation
 
 
 class Consumer:
@@ -64,22 +72,30 @@ class Consumer:
                 return await run_in_transaction(
                     lambda: self._apply_once(handler, delivery), policy=self.policy
                 )
-            except _AlreadySeenError:
-                self._check_same_body(await inbox.find(self.name, delivery.message_id), delivery)
+            except _AlreadySeenError as seen:
+                entry = await inbox.find(self.name, delivery.message_id, generation=seen.generation)
+                self._check_same_body(entry, delivery)
                 return Outcome.DUPLICATE
 
     async def _apply_once(self, handler: Handler, delivery: Delivery) -> Outcome:
-        entry = await inbox.find(self.name, delivery.message_id)
+        database = inbox.InboxEntry.get_pymongo_collection().database
+        generation = await generations.enter(database, self.name)
+        entry = await inbox.find(self.name, delivery.message_id, generation=generation)
         if entry is not None:
             self._check_same_body(entry, delivery)
             return Outcome.DUPLICATE
         try:
             await inbox.remember(
-                self.name, delivery.message_id, delivery.type, delivery.body_sha256 or None
+                self.name,
+                delivery.message_id,
+                delivery.type,
+                delivery.body_sha256 or None,
+                generation=generation,
             )
         except DuplicateKeyError as e:
-            raise _AlreadySeenError from e
-        await handler(delivery)
+            raise _AlreadySeenError(generation) from e
+        with generations.bound(generation):
+            await handler(delivery)
         return Outcome.PROCESSED
 
     @staticmethod
