@@ -119,13 +119,30 @@ def consume(
     pattern: Annotated[
         str | None, typer.Argument(help="Routing-key pattern (tail only, default '#').")
     ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Rebuild the projection from the event store, switch to it, and exit "
+            "(a running consumer keeps serving meanwhile).",
+        ),
+    ] = False,
 ) -> None:
     """Run a consumer: `sales` (the sales projection) or `tail [PATTERN]` (print events)."""
     if name not in ("sales", "tail"):
         raise fail(f"unknown consumer {name!r}: choose 'sales' or 'tail'")
     if name == "sales" and pattern is not None:
         raise fail("a routing-key pattern is for `consume tail` only")
+    if rebuild and name != "sales":
+        raise fail("--rebuild is for `consume sales` only")
     config = settings()
+    if rebuild:
+        from services.sales import rebuild as sales_rebuild
+
+        try:
+            raise typer.Exit(sales_rebuild.run(config))
+        except BoundboxError as e:
+            raise fail(f"rebuild: {e}", 1) from None
     if name == "tail":
         from outbox.consumer import tail
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from beanie import Document
 
+CONSUMER = "sales"
+"""The consumer's name: its queue, its inbox key, and its generation pointer's id."""
+PRODUCTS, CUSTOMERS = "sales_products", "sales_customers"
+COLLECTIONS = (PRODUCTS, CUSTOMERS)
+"""Generation 0's collections; generation N's are `<name>_g<N>` (outbox.consumer.generations)."""
+
 
 class ProductSales(Document):
     """Units sold and revenue of one product, over the orders that stand."""
@@ -13,7 +19,7 @@ class ProductSales(Document):
     revenue_cents: int = 0
 
     class Settings:
-        name = "sales_products"
+        name = PRODUCTS
 
 
 class CustomerSales(Document):
@@ -26,7 +32,7 @@ class CustomerSales(Document):
     spent_cents: int = 0
 
     class Settings:
-        name = "sales_customers"
+        name = CUSTOMERS
 
 
 DOCUMENT_MODELS: list[type[Document]] = [ProductSales, CustomerSales]

@@ -24,12 +24,12 @@ from outbox.consumer import (
     serve,
     stop_on_signals,
 )
-from services.sales.documents import DOCUMENT_MODELS
+from services.sales.documents import CONSUMER, DOCUMENT_MODELS
 from services.sales.handlers import handlers
 from services.sales.routes import sales_router
 from services.security import Authenticator, authenticator_from
 
-NAME = "sales"
+NAME = CONSUMER
 log = logging.getLogger("boundbox.sales")
 
 
