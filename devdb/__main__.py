@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from devdb.errors import DevDatabaseError
+from devdb.heap import freeze_after_full_collections
 from devdb.server import DevDatabase
 
 log = logging.getLogger("devdb")
@@ -45,6 +46,7 @@ def run(
     prog: str = "devdb",
 ) -> int:
     """Runs the server (on uvloop where installed); 1 with a one-line message if it cannot."""
+    freeze_after_full_collections()  # this process is the server's own
     try:
         import uvloop
 
