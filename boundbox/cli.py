@@ -198,6 +198,21 @@ def outbox_retry_failed() -> None:
     typer.echo(f"re-queued {count} failed event{'' if count == 1 else 's'}")
 
 
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of the events (what GET /asyncapi.json serves).
+
+    Reads EXCHANGE_NAME (default boundbox.events), and RELAY_AMQP_URL, else AMQP_URL
+    (default user guest), for the relay's broker user every message carries as `user_id`.
+    """
+    config = settings()
+    import json
+
+    from services.api.asyncapi import events_document
+
+    typer.echo(json.dumps(events_document(config), indent=2))
+
+
 MAX_TOKEN_TTL = 30 * 24 * 3600
 
 

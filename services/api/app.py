@@ -13,7 +13,7 @@ import outbox
 from boundbox import __version__, apidocs
 from boundbox.settings import Settings
 from outbox import RetryPolicy
-from services.api import openapi
+from services.api import asyncapi, openapi
 from services.api.database import connect
 from services.api.errors import add_error_handlers
 from services.api.metrics import Metrics, MetricsMiddleware
@@ -37,7 +37,7 @@ operation lists the scopes it needs; reading categories and products needs a val
 any scope. A customer's token (`sub` = the customer) reaches only that customer's orders;
 `orders:admin` reaches every order. Commands take `Content-Type: application/json` only, a
 body-less cancel included (else 415). These docs (`/docs`, `/redoc`, `/openapi.json`) are
-open.
+open, and so is `/asyncapi.json`: the AsyncAPI 3.0 contract of the events.
 """
 
 # Cross-origin callers may send and read these; the token travels in a header, not a cookie.
@@ -93,6 +93,7 @@ def create_app(
     )
     apidocs.install(app)
     openapi.install(app)
+    asyncapi.install(app, settings)
     app.state.metrics = metrics = Metrics()
     app.state.authenticator = authenticator
     add_error_handlers(app)

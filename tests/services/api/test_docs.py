@@ -139,3 +139,10 @@ async def test_a_listing_with_a_bad_limit_is_the_documented_422(
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["errors"][0]["loc"] == ["query", "limit"]
+
+
+async def test_the_asyncapi_document_is_open(docs: httpx.AsyncClient) -> None:
+    response = await docs.get("/asyncapi.json", headers={"Authorization": ""})
+
+    assert response.status_code == 200
+    assert response.json()["asyncapi"] == "3.0.0"
