@@ -67,9 +67,8 @@ class Applier:
                 self._refuse(str(document.get("_id")), e)
         return [d for d in result if d.message_id not in self.refused]
 
-    async def apply(self, documents: Sequence[Mapping[str, Any]]) -> int:
-        """Applies the chunk in its own transaction (event by event if one is poison)."""
-        deliveries = self.deliveries(documents)
+    async def apply(self, deliveries: Sequence[Delivery]) -> int:
+        """Applies the deliveries in one transaction (event by event if one is poison)."""
         policy = self.projection.consumer.policy
         try:
             return await run_in_transaction(lambda: self.apply_here(deliveries), policy=policy)

@@ -165,7 +165,7 @@ class Rebuild:
         async for chunk in replay.chunks(
             self.events, self.types, since=since, size=self.chunk_size
         ):
-            applied += await applier.apply(chunk)
+            applied += await applier.apply(applier.deliveries(chunk))
             read += len(chunk)
             self.progress.advance(len(chunk))
         self.progress.finish()
