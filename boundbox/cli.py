@@ -20,6 +20,10 @@ app = typer.Typer(
 )
 outbox_app = typer.Typer(help="Inspect and repair the outbox.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
+archive_app = typer.Typer(
+    help="Look after the archive stream (ARCHIVE_QUEUE).", no_args_is_help=True
+)
+app.add_typer(archive_app, name="archive")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -108,6 +112,8 @@ def relay() -> None:
 
     try:
         code = run(config)
+    except ConfigurationError as e:
+        raise fail(f"configuration error: {e}") from None
     except BoundboxError as e:
         raise fail(f"relay: {e}", 1) from None
     raise typer.Exit(code)
@@ -196,6 +202,90 @@ def outbox_retry_failed() -> None:
     except BoundboxError as e:
         raise fail(f"cannot re-queue the outbox of {config.mongodb_db!r}: {e}", 1) from None
     typer.echo(f"re-queued {count} failed event{'' if count == 1 else 's'}")
+
+
+@archive_app.command("migrate")
+def archive_migrate() -> None:
+    """Turn ARCHIVE_QUEUE into the stream configured, keeping every event; safe to re-run.
+
+    Stop the relays first. Reads AMQP_URL, ARCHIVE_QUEUE, ARCHIVE_MAX_BYTES, ARCHIVE_MAX_AGE,
+    ARCHIVE_SEGMENT_BYTES and EXCHANGE_NAME.
+    """
+    config = settings()
+    if not config.archive_queue:
+        raise fail("configuration error: ARCHIVE_QUEUE is not set: there is no archive to migrate")
+    import asyncio
+
+    from relay.archive import Retention
+    from relay.archive_migration import migrate
+
+    retention = Retention(
+        max_bytes=config.archive_max_bytes,
+        max_age=config.archive_max_age,
+        segment_bytes=config.archive_segment_bytes,
+    )
+    name = config.archive_queue
+    try:
+        done = asyncio.run(
+            migrate(
+                config.amqp_url,
+                name,
+                retention,
+                exchange=config.exchange_name,
+                progress=lambda line: typer.echo(f"{name}: {line}", err=True),
+            )
+        )
+    except BoundboxError as e:
+        raise fail(f"archive migrate {name!r}: {e} (run it again to resume)", 1) from None
+    if done.found == "missing" and not done.resumed:
+        typer.echo(f"{name}: no such queue, nothing to migrate (the relay declares the stream)")
+    elif done.found == "configured" and not done.resumed:
+        typer.echo(f"{name}: already the stream configured, nothing to migrate")
+    else:
+        typer.echo(
+            f"{name}: now a stream {retention.arguments()}, {done.moved} "
+            f"event{'' if done.moved == 1 else 's'} moved into it"
+            + (" (an interrupted migration resumed)" if done.resumed else "")
+        )
+
+
+@app.command()
+def audit(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    archive: Annotated[
+        bool, typer.Option(help="Check that every published event is in ARCHIVE_QUEUE.")
+    ] = True,
+    sales: Annotated[
+        bool, typer.Option(help="Check the sales projection in SALES_DB against the events.")
+    ] = True,
+) -> None:
+    """Prove state = events: fold every aggregate's events and compare with the documents.
+
+    Also checks versions 1..n without gap or duplicate, the sales projection, and that every
+    published event reached the archive. One line per mismatch (aggregate, field, stored value,
+    value from events) and a summary; exit 0 when all agree, 1 otherwise.
+    Reads MONGODB_URL, MONGODB_DB, SALES_DB, AMQP_URL and ARCHIVE_QUEUE.
+    """
+    config = settings()
+    import asyncio
+    import sys
+
+    from boundbox.audit import run
+
+    try:
+        code = asyncio.run(
+            run(
+                config,
+                out=sys.stdout,
+                err=sys.stderr,
+                as_json=as_json,
+                archive=archive,
+                sales=sales,
+            )
+        )
+    except BoundboxError as e:
+        raise fail(f"audit: {e}") from None
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -47,6 +48,23 @@ def _blank_is_zero(value: object) -> object:
 def _retention(value: int) -> int:
     if value != 0 and value < 60:
         raise ValueError("must be 0 (keep every event forever) or at least 60 seconds")
+    return value
+
+
+def _stream_age(value: str) -> str:
+    if value and not re.fullmatch(r"[1-9][0-9]{0,8}[YMDhms]", value):
+        raise ValueError(
+            "must be empty (no age limit) or a number and a unit among Y M D h m s, e.g. 7D, 12h"
+        )
+    return value
+
+
+def _gone_max_length(value: str) -> str:
+    if value:
+        raise ValueError(
+            "no longer used: the archive is a RabbitMQ stream, bounded by ARCHIVE_MAX_BYTES "
+            "(bytes) and ARCHIVE_MAX_AGE; unset it, then run `boundbox archive migrate`"
+        )
     return value
 
 
@@ -119,12 +137,22 @@ class Settings(BaseSettings):
     relay_retry_backoff_max: Annotated[float, Field(gt=0, le=86400)] = 300.0
     relay_publish_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     relay_db_timeout: Annotated[float, Field(gt=0, le=120)] = 5.0
-    archive_queue: Annotated[str, Field(max_length=255)] = ""
-    """A durable queue the relay binds to every event (`#`): no event is then unroutable, and
-    the last ARCHIVE_MAX_LENGTH events can be replayed. Empty (the default): no such queue, and
-    an event no queue is bound for fails and is parked, as the delivery contract says.
-    `boundbox dev` and docker-compose.yml set it to `boundbox.archive`."""
-    archive_max_length: Annotated[int, Field(ge=1)] = 100_000
+    archive_queue: Annotated[str, Field(max_length=240)] = ""
+    """A RabbitMQ stream the relay binds to every event (`#`): no event is then unroutable, and
+    any AMQP client can replay them from the first, an offset or a time. Empty (the default):
+    no archive, and an event no queue is bound for fails and is parked, as the delivery
+    contract says. `boundbox dev` and docker-compose.yml set it to `boundbox.archive`; a
+    quorum archive of earlier versions is turned into the stream by `boundbox archive migrate`."""
+    archive_max_bytes: Annotated[int, Field(ge=1_000_000, le=2**63 - 1)] = 20_000_000_000
+    """Retention by size (`x-max-length-bytes`): the oldest segments go beyond this (20 GB)."""
+    archive_max_age: Annotated[str, AfterValidator(_stream_age)] = ""
+    """Retention by age (`x-max-age`, RabbitMQ's units: `7D`, `12h`, `1Y`...); empty (the
+    default): none. The event store in MongoDB is the source of truth; the archive, a replay."""
+    archive_segment_bytes: Annotated[int, Field(ge=0, le=3_000_000_000)] = 0
+    """`x-stream-max-segment-size-bytes`: retention removes whole segments; 0: RabbitMQ's
+    default (500 MB). A stream's arguments are fixed when it is declared."""
+    archive_max_length: Annotated[str, AfterValidator(_gone_max_length)] = ""
+    """Gone: the archive is a stream, bounded by ARCHIVE_MAX_BYTES and ARCHIVE_MAX_AGE."""
     relay_retention_seconds: Annotated[
         int, BeforeValidator(_blank_is_zero), AfterValidator(_retention)
     ] = 0

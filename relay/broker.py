@@ -17,6 +17,12 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, 
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 
+from relay.archive import (
+    DEFAULT_RETENTION,
+    ArchiveNotAsConfiguredError,
+    Retention,
+    declare_archive,
+)
 from relay.errors import BrokerUnavailableError, PublishRefusedError
 from relay.frames import UnencodableMessageError
 from relay.health import Backoff, Dependency
@@ -62,12 +68,12 @@ class Broker:
         connect_timeout: float,
         state: Dependency,
         archive_queue: str = "",
-        archive_max_length: int = 100_000,
+        archive_retention: Retention | None = None,
     ) -> None:
         self._url = url
         self._exchange_name = exchange_name
         self._archive_queue = archive_queue
-        self._archive_max_length = archive_max_length
+        self._archive_retention = archive_retention or DEFAULT_RETENTION
         self._connection_name = connection_name
         self._connect_timeout = connect_timeout
         self.state = state
@@ -106,26 +112,21 @@ class Broker:
                 self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
             )
             if self._archive_queue:
-                await self._declare_archive(self._channel, self._exchange)
+                await declare_archive(
+                    self._connection,
+                    self._archive_queue,
+                    self._archive_retention,
+                    exchange=self._exchange_name,
+                )
             underlay = cast("aiormq.Channel", await self._channel.get_underlay_channel())
             self._pipeline = Pipeline(underlay, self._exchange_name)
+        except ArchiveNotAsConfiguredError:
+            await self.close()
+            raise  # not the broker's failure: the relay stops
         except _TRANSPORT_ERRORS as e:
             await self.close()
             raise BrokerUnavailableError(_describe(e)) from e
         self.state.up(f"exchange={self._exchange_name!r}")
-
-    async def _declare_archive(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
-        """A bounded queue of every event: nothing is unroutable, and recent events replay."""
-        queue = await channel.declare_queue(
-            self._archive_queue,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-max-length": self._archive_max_length,
-                "x-overflow": "drop-head",
-            },
-        )
-        await queue.bind(exchange, "#")
 
     async def ensure(self, stop: asyncio.Event) -> bool:
         """Connects if needed, retrying with backoff; False when `stop` was set first."""

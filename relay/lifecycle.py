@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from outbox.events import utc_now
-from relay.errors import DatabaseUnavailableError
+from relay.errors import DatabaseUnavailableError, RelayStartError
 from relay.health import Backoff, wait_for_event
 from relay.leases import LeaseKeeper
 from relay.loop import Relay
@@ -81,4 +81,6 @@ async def supervise(
             log.warning("leases not released (they expire on their own): %s", e)
     for task in (main, *helpers):
         if not task.cancelled() and (error := task.exception()) is not None:
+            if isinstance(error, RelayStartError):
+                raise error  # the relay cannot run as configured: its own message says why
             raise RuntimeError(f"relay task {task.get_name()} failed") from error

@@ -18,6 +18,7 @@ from boundbox import runtime
 from boundbox.settings import Settings, broker_user
 from outbox.events import OutboxEvent
 from relay import mongo
+from relay.archive import Retention
 from relay.broker import Broker
 from relay.errors import RelayStartError
 from relay.health import Dependency
@@ -68,7 +69,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, metrics: Metrics | N
         connect_timeout=settings.relay_publish_timeout,
         state=broker_state,
         archive_queue=settings.archive_queue,
-        archive_max_length=settings.archive_max_length,
+        archive_retention=Retention(
+            max_bytes=settings.archive_max_bytes,
+            max_age=settings.archive_max_age,
+            segment_bytes=settings.archive_segment_bytes,
+        ),
     )
     try:
         database = client[settings.mongodb_db]

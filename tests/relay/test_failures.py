@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
 
 import aio_pika
@@ -16,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from boundbox.settings import Settings
 from outbox.events import partition_of
+from relay.archive import read_stream, stream_end
 from tests.relay.support import AMQP_URL, ROOT, Consumer, metric, record_many, running_relay
 from tests.support.processes import eventually
 
@@ -164,11 +166,11 @@ async def test_an_archive_queue_makes_every_event_routable(
             await eventually(published)
             assert metric(relay, "boundbox_relay_published_total") == 1
         channel = await connection.channel()
-        queue = await channel.declare_queue(archive, passive=True)
-        message = await queue.get(timeout=5)
-        assert message is not None
-        assert json.loads(message.body)["type"] == "invoice.issued"
-        await message.ack()
+        end = await stream_end(channel, archive, wait=5, settle=0.5)
+        channel = await connection.channel()
+        async with aclosing(read_stream(channel, archive, until=end)) as messages:
+            archived = [json.loads(message.body)["type"] async for message in messages]
+        assert archived == ["invoice.issued"]
     finally:
         channel = await connection.channel()
         await channel.queue_delete(archive)
