@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from relay.archive import (
     read_stream,
     stream_end,
 )
-from relay.archive_migration import migrate
+from relay.archive_migration import ArchiveMigrationError, migrate
 from tests.relay.support import AMQP_URL, ROOT, record_many, running_relay
 from tests.support.processes import eventually, free_port
 
@@ -58,7 +59,13 @@ class Broker:
         await (await self.channel()).declare_queue(name, durable=True, arguments=arguments)
 
     async def publish(
-        self, queue: str, ids: list[str], *, exchange: bool = False, at_once: bool = False
+        self,
+        queue: str,
+        ids: list[str],
+        *,
+        exchange: bool = False,
+        at_once: bool = False,
+        user_id: str | None = None,
     ) -> None:
         """Messages `ids` into `queue` (through the test's exchange, else directly), confirmed
         one by one, or `at_once` (the broker then writes them in large chunks)."""
@@ -79,6 +86,7 @@ class Broker:
                     correlation_id=f"c-{n}",
                     headers={"aggregate_id": f"o-{n % 7}", "aggregate_version": n},
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    user_id=user_id,
                 ),
                 routing_key=f"order.{n % 3}" if exchange else queue,
             )
@@ -125,6 +133,10 @@ async def broker(exchange: str, test_id: str) -> AsyncIterator[Broker]:
         for name in (exchange, f"{broker.archive}.copy", f"{broker.temporary}.copy"):
             await channel.exchange_delete(name)
         await connection.close()
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 def queue_info(name: str) -> dict[str, Any]:
@@ -359,3 +371,54 @@ async def test_a_rerun_finishes_an_interrupted_migration_without_loss_or_duplica
     assert queue_info(broker.archive)["type"] == "stream"
     assert await broker.ids(broker.archive) == ids
     assert not await broker.exists(broker.temporary)
+
+
+@pytest.fixture
+def migrator() -> Iterator[str]:
+    """A broker user of its own (deleted afterwards) allowed the test's names on vhost `/`."""
+    name, password = f"bbtest-migrator-{secrets.token_hex(4)}", secrets.token_hex(12)
+    rabbitmqctl("add_user", name, password)
+    try:
+        rabbitmqctl(
+            "set_permissions", "-p", "/", name, r"^bbtest\..*", r"^bbtest\..*", r"^bbtest\..*"
+        )
+        yield f"amqp://{name}:{password}@127.0.0.1:5672/"
+    finally:
+        rabbitmqctl("delete_user", name)
+
+
+async def test_messages_of_another_publisher_stop_the_migration_until_it_may_keep_their_user_id(
+    broker: Broker, migrator: str
+) -> None:
+    ids = [f"old-{n}" for n in range(50)]
+    await broker.declare(broker.archive, OLD_ARCHIVE)
+    await broker.publish(broker.archive, ids, user_id="guest")
+
+    with pytest.raises(ArchiveMigrationError, match="tagged impersonator"):
+        await migrate(migrator, broker.archive, RETENTION, exchange=broker.exchange)
+    assert queue_info(broker.archive)["type"] == "quorum"
+
+    done = await migrate(AMQP_URL, broker.archive, RETENTION, exchange=broker.exchange)
+    assert done.resumed
+    moved = await broker.read(broker.archive)
+    assert [(m.message_id, m.user_id) for m in moved] == [(i, "guest") for i in ids]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("ARCHIVE_MAX_LENGTH", "100000", "ARCHIVE_MAX_LENGTH: no longer used: the archive is a"),
+        ("ARCHIVE_MAX_AGE", "7 days", "ARCHIVE_MAX_AGE: must be empty (no age limit) or a number"),
+        ("ARCHIVE_MAX_BYTES", "1000", "ARCHIVE_MAX_BYTES: Input should be greater than or equal"),
+        ("ARCHIVE_QUEUE", "", "ARCHIVE_QUEUE is not set: there is no archive to migrate"),
+    ],
+)
+def test_archive_settings_are_checked_with_one_line(variable: str, value: str, line: str) -> None:
+    env = {**os.environ, "ARCHIVE_QUEUE": "bbtest.unused", variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "boundbox", "archive", "migrate"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"boundbox: configuration error: {line}")
+    assert len(done.stderr.splitlines()) == 1
