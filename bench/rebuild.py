@@ -25,7 +25,7 @@ from boundbox.settings import Settings
 from outbox.consumer import Progress, replay
 from services.sales.figures import expected_figures, stored_figures
 from services.sales.handlers import handlers
-from services.sales.rebuild import rebuild
+from services.sales.rebuild import CHUNK_SIZE, rebuild
 from tests.sales.factories import order_history
 
 SHOP, SALES = "bench_rebuild_shop", "bench_rebuild_sales"
@@ -52,18 +52,25 @@ async def raw_read(client: AsyncMongoClient[Any]) -> float:
     return time.perf_counter() - started
 
 
-async def measure(url: str, events: int, rounds: int) -> dict[str, Any]:
+async def measure(url: str, events: int, rounds: int, chunk: int) -> dict[str, Any]:
     settings = Settings(mongodb_url=url, mongodb_db=SHOP, sales_db=SALES)
-    async with AsyncMongoClient(url, uuidRepresentation="standard", tz_aware=True) as client:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        url, uuidRepresentation="standard", tz_aware=True
+    )
+    async with client:
         for name in (SHOP, SALES):
             await client.drop_database(name)
         history = await insert_history(client, events)
         reads, rebuilds = [], []
         for _ in range(rounds):
             reads.append(await raw_read(client))
-            summary = await rebuild(settings, client, progress=Progress(io.StringIO()))
+            summary = await rebuild(
+                settings, client, progress=Progress(io.StringIO()), chunk_size=chunk
+            )
             rebuilds.append(summary.seconds)
-            print(f"  round: rebuild {summary.seconds:.1f} s, raw read {reads[-1]:.1f} s")
+            print(
+                f"  round: rebuild {summary.seconds:.1f} s, raw read {reads[-1]:.1f} s", flush=True
+            )
         correct = await stored_figures(client[SALES]) == expected_figures(history)
         for name in (SHOP, SALES):
             await client.drop_database(name)
@@ -71,6 +78,7 @@ async def measure(url: str, events: int, rounds: int) -> dict[str, Any]:
     return {
         "events": count,
         "rounds": rounds,
+        "chunk": chunk,
         "rebuild_seconds": median(rebuilds),
         "rebuild_events_per_s": count / median(rebuilds),
         "raw_read_events_per_s": count / median(reads),
@@ -83,9 +91,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench rebuild", description=__doc__)
     parser.add_argument("--events", type=int, default=100_000, help="history size (events)")
     parser.add_argument("--rounds", type=int, default=2, help="rebuilds, one after the other")
+    parser.add_argument("--chunk", type=int, default=CHUNK_SIZE, help="events per transaction")
     options = parser.parse_args(argv or [])
     with mongodb() as url:
-        result = asyncio.run(measure(url, options.events, options.rounds))
+        result = asyncio.run(measure(url, options.events, options.rounds, options.chunk))
     path = save("rebuild", result)
     print(
         f"rebuild of the sales projection from {result['events']:,} stored events\n"

@@ -19,9 +19,11 @@ database's). Let F be the switch's transaction, s its snapshot and c its commit,
 stored event of a handled type, committed by the shop's transaction at time t(E).
 
 - t(E) < s: E is in F's snapshot. A pass that began at time p saw every event committed
-  before p; one it missed was committed after p by a transaction begun at most 60 s before,
-  so its occurred_at >= p - W. Hence E is either in the new inbox already (applied by a
-  committed pass: F sees that entry and skips E) or within F's window: F applies it.
+  before p; one it missed committed after p, in a transaction that began at most 60 s before
+  its commit and set occurred_at inside it, so occurred_at >= p - 60 s >= p - W (W also
+  absorbs clock skew between writers and the rebuild). Hence E is either in the new inbox
+  (applied by a committed pass: F sees that entry and skips E) or within F's window, which
+  starts at the last pass's p - W: F applies it.
 - t(E) > s: no pass and not F has seen E, so only the live consumer can apply it, in its
   transaction L, begun after t(E) (the relay publishes committed events only), so after s.
   The rebuild's `building` was committed before any pass began, so L reads it and writes the
@@ -37,7 +39,9 @@ stored event of a handled type, committed by the shop's transaction at time t(E)
 So from c on, the new generation holds every event committed before c exactly once, and the
 live consumer applies every later one to it. Readers read the pointer per request, outside
 any transaction: before c they see the old generation, which the live consumer keeps
-current; a read that meets a generation dropped under it reads the pointer again.
+current; a read that meets a generation dropped under it reads the pointer again. (A live
+transaction that read no `building` and stayed open through the whole rebuild could still
+write the old collections after their drop; the next rebuild's sweep drops what it wrote.)
 
 A rebuild killed at any point leaves either the building generation, resumed by the next run
 (its inbox holds exactly what its collections reflect), or, after the switch, an old

@@ -9,4 +9,7 @@ own port (CONSUMER_HOST:CONSUMER_PORT, next to /healthz and /metrics), not on th
 - `documents`, `store`: the projection's MongoDB documents and their atomic `$inc` updates.
 - `handlers`: one handler per event type, run by the consumer toolkit in a transaction.
 - `routes`: the read API.  `main`: the composition root of the process.
+- `rebuild`: `boundbox consume sales --rebuild`, the projection rebuilt from the event store
+  into a new generation while the consumer keeps serving (`outbox.consumer.rebuild`).
+- `figures`: the figures as values, expected from events and stored, for audits.
 """

@@ -26,6 +26,11 @@ from outbox.consumer.rebuild import Rebuild, Summary
 from services.sales.documents import COLLECTIONS, CONSUMER, DOCUMENT_MODELS
 from services.sales.handlers import apply_batch, handlers
 
+CHUNK_SIZE = 2000
+"""Events per transaction of a pass. Each chunk rewrites every document it touches once, so
+bigger chunks write less per event (100,000 events: 2,000 per chunk took 0.6 of the time of
+500); still small next to MongoDB's limits on a transaction (60 s, 16 MB of writes)."""
+
 
 def projection(settings: Settings) -> Projection:
     """The sales projection as a rebuild sees it: its handlers, collections and batch step."""
@@ -53,7 +58,11 @@ def summary_line(summary: Summary) -> str:
 
 
 async def rebuild(
-    settings: Settings, client: AsyncMongoClient[Any], *, progress: Progress | None = None
+    settings: Settings,
+    client: AsyncMongoClient[Any],
+    *,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Summary:
     """Rebuilds the sales projection with `client`; RebuildError (one line) on failure."""
     use_client(client)
@@ -66,6 +75,7 @@ async def rebuild(
             events=client[settings.mongodb_db][OutboxEvent.Settings.name],
             dedupe_window=timedelta(seconds=settings.consumer_dedupe_window_seconds),
             progress=progress,
+            chunk_size=chunk_size,
         ).run()
     except PyMongoError as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__

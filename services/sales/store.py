@@ -66,13 +66,14 @@ async def apply_all(changes: Sequence[SalesChange]) -> None:
 async def _add_all(document: type[Document], steps: Sequence[Increments]) -> None:
     collection = generations.collection(document)
     keys = sorted({key for step in steps for key in step})
+    if not keys:
+        return
     found = collection.find({"_id": {"$in": keys}})
     figures: dict[str, dict[str, Any]] = {doc["_id"]: doc async for doc in found}
     existing = set(figures)
-    totals: Increments = {}
     for step in steps:
         for key, fields in step.items():
-            current, total = figures.setdefault(key, {"_id": key}), totals.setdefault(key, {})
+            current = figures.setdefault(key, {"_id": key})
             for field, delta in fields.items():
                 value = current.get(field, 0)
                 if type(value) is not int or value + delta not in INT64:
@@ -80,7 +81,6 @@ async def _add_all(document: type[Document], steps: Sequence[Increments]) -> Non
                         f"{document.__name__} {key!r}: {field} {value!r} + {delta} leaves int64"
                     )
                 current[field] = value + delta
-                total[field] = total.get(field, 0) + delta
     # The touched documents are written whole, as this transaction computed them: one delete
     # and one insert per collection (a concurrent write to one of them conflicts, and the
     # transaction retries). Per-document `$inc` upserts cost several times more on the dev
