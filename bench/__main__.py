@@ -16,6 +16,7 @@ BENCHMARKS = {
     "outbox": "bench.outbox_overhead",
     "relay": "bench.relay_bench",
     "e2e": "bench.e2e",
+    "rebuild": "bench.rebuild",
 }
 
 
