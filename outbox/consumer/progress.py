@@ -68,7 +68,7 @@ class Progress:
         tenth = int(10 * self.done / self.total) if self.total else 10
         if self.tty:
             if force or now - self.shown >= 0.1:
-                self.stream.write("\r" + self.line())
+                self.stream.write("\r" + self.line() + "\x1b[K")  # clear what was longer
             else:
                 return
         elif force or tenth > self._tenth or now - self.shown >= self.interval:
