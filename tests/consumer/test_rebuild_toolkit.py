@@ -16,7 +16,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 import outbox
-from outbox.consumer import Consumer, Delivery, Handlers, Outcome, generations, replay
+from outbox.consumer import (
+    Consumer,
+    Delivery,
+    Handlers,
+    Outcome,
+    PoisonMessageError,
+    generations,
+    replay,
+)
 from outbox.consumer.applying import Projection
 from outbox.consumer.building import switch
 from outbox.consumer.decoding import canonical_sha256
@@ -166,3 +174,32 @@ async def test_a_stored_event_hashes_like_the_message_the_relay_publishes(
     assert stored is not None
     published = json.loads(body(StoredEvent.model_validate(stored), str(stored["_id"])))
     assert replay.delivery_of(stored).body_sha256 == canonical_sha256(published)
+
+
+async def test_an_event_its_handler_refuses_is_left_out_and_counted_and_the_rest_applied(
+    consumer_db: ConsumerDb,
+) -> None:
+    database = consumer_db.database
+    await count_events(["a", "poison", "b", "a"])
+    handlers = Handlers()
+
+    @handlers.on(COUNTED)
+    async def count(delivery: Delivery) -> None:
+        await generations.collection(Tally).update_one(
+            {"_id": delivery.event.payload["key"]}, {"$inc": {"total": 1}}, upsert=True
+        )
+        if delivery.event.payload["key"] == "poison":  # after a write: the abort undoes it
+            raise PoisonMessageError("hopeless")
+
+    projection = Projection(consumer=Consumer("tally", handlers), collections=("tallies",))
+    summary = await Rebuild(
+        projection,
+        database=database,
+        events=database["outbox"],
+        dedupe_window=timedelta(days=1),
+        progress=Progress(io.StringIO()),
+    ).run()
+
+    assert (summary.events, summary.applied, summary.refused) == (4, 3, 1)
+    assert await totals(database, "tallies_g1") == {"a": 2, "b": 1}
+    assert await database["inbox_tally_g1"].count_documents({}) == 3
