@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from pymongo import IndexModel
@@ -40,6 +40,8 @@ async def begin(database: AsyncDatabase[Any], consumer: str, *, stale_after: tim
     document = await pointers(database).find_one({"_id": consumer}) or {}
     building = document.get("building")
     since = document.get("building_since")
+    if since is not None and since.tzinfo is None:  # a client without tz_aware reads naive UTC
+        since = since.replace(tzinfo=UTC)
     if building is not None and since is not None and utc_now() - since < stale_after:
         return Begun(Generation(consumer, int(building)), resumed=True)
     active = int(document.get("active", 0))
