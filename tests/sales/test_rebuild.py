@@ -194,3 +194,30 @@ def test_a_rebuild_without_mongodb_fails_in_one_line() -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("boundbox: rebuild: MongoDB: ")
     assert result.stderr.count("\n") == 1
+
+
+async def test_reads_while_a_rebuild_switches_and_drops_are_never_missing_or_wrong(
+    start_sales: StartSales, mongodb_url: str, database: AsyncDatabase[dict[str, Any]]
+) -> None:
+    await database["outbox"].insert_many(
+        order_history(1500, rng=random.Random(3), products=PRODUCTS, customers=CUSTOMERS)
+    )
+    env = shop_env(mongodb_url, database)
+    first = spawn_rebuild(env)  # generation 1: what the consumer serves
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    sales = await start_sales(MONGODB_DB=database.name)
+    want = await truth(database)
+    assert await reads_match(sales, want)
+
+    second = spawn_rebuild(env)  # generation 2, switched to and generation 1 dropped
+    reads = 0
+    while second.poll() is None:
+        assert await reads_match(sales, want)  # a 404 or another figure fails at once
+        reads += 1
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert out.startswith("rebuilt sales: generation 2 active (generation 1 dropped), ")
+    assert reads >= 2
+    assert await reads_match(sales, want)
+    assert not {"sales_products_g1", "inbox_sales_g1"} & await collections(database)
