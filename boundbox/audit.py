@@ -3,9 +3,7 @@ archive stream in, a report out (services.audit does the comparing)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping
 from typing import Any, TextIO
 
 from aio_pika.exceptions import AMQPException
@@ -18,9 +16,8 @@ from boundbox.errors import BoundboxError
 from boundbox.settings import Settings
 from outbox.consumer.progress import Progress
 from services import audit as auditing
+from services.sales.figures import Figures, stored_figures
 from services.store import DOCUMENT_MODELS
-
-Rows = Mapping[str, Mapping[str, int]]
 
 
 class AuditUnavailableError(BoundboxError):
@@ -64,11 +61,8 @@ async def _audit(
     progress = Progress(err)
     progress.start("audit", await auditing.size())
 
-    async def read_sales() -> tuple[Rows, Rows]:
-        from services.sales.figures import stored_figures
-
-        figures = await stored_figures(client[settings.sales_db])
-        return _rows(figures.products), _rows(figures.customers)
+    async def read_sales() -> Figures:
+        return await stored_figures(client[settings.sales_db])
 
     async def read_archive(published: int) -> set[str]:
         from relay.archive import archived_message_ids
@@ -89,7 +83,3 @@ async def _audit(
     )
     progress.finish()
     return report
-
-
-def _rows(figures: Mapping[str, Any]) -> Rows:
-    return {key: dataclasses.asdict(value) for key, value in figures.items()}

@@ -11,15 +11,16 @@ this package needs no broker and no second database of its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from services.audit.aggregates import Progress, check_aggregates
 from services.audit.report import AuditReport, Mismatch
 from services.audit.sales import ExpectedSales, check_sales
+from services.sales.figures import Figures
 from services.store import history as store
 
-SalesReader = Callable[[], Awaitable[tuple[Mapping[str, Mapping[str, int]], ...]]]
-"""Returns the projection's (products, customers) figures: key → field → value."""
+SalesReader = Callable[[], Awaitable[Figures]]
+"""Returns the figures the projection holds (its active generation)."""
 
 ArchiveReader = Callable[[int], Awaitable[set[str]]]
 """Given how many events are published, returns the message ids the archive holds."""
@@ -36,8 +37,7 @@ async def audit(
     expected = ExpectedSales()
     await check_aggregates(report, progress=progress, sink=expected)
     if sales is not None:
-        products, customers = await sales()
-        check_sales(report, expected, products=products, customers=customers)
+        check_sales(report, expected.tally.figures(), await sales())
     if archive is not None:
         published = await store.published_ids()
         archived = await archive(len(published))

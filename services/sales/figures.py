@@ -73,27 +73,41 @@ def _change(event: OrderEvent | Mapping[str, Any]) -> SalesChange | None:
         return None  # the consumer dead-letters it: it never counts
 
 
-def expected_figures(events: Iterable[OrderEvent | Mapping[str, Any]]) -> Figures:
-    """The figures the projection must hold after `events` (objects with `type` and `payload`,
-    or stored event documents); other types and payloads their contract refuses are ignored."""
-    products: dict[str, list[int]] = {}
-    customers: dict[str, list[int]] = {}
-    for event in events:
+class Tally:
+    """Figures added up event by event: `add` each, read `figures()` at any point."""
+
+    def __init__(self) -> None:
+        self._products: dict[str, list[int]] = {}
+        self._customers: dict[str, list[int]] = {}
+
+    def add(self, event: OrderEvent | Mapping[str, Any]) -> None:
+        """Counts `event` if it changes sales; other types and refused payloads are ignored."""
         change = _change(event)
         if change is None:
-            continue
+            return
         for product in change.products:
-            sums = products.setdefault(product.product_id, [0, 0])
+            sums = self._products.setdefault(product.product_id, [0, 0])
             sums[0] += product.units
             sums[1] += to_cents(product.revenue)
         who = change.customer
-        sums = customers.setdefault(who.customer, [0, 0, 0, 0])
+        sums = self._customers.setdefault(who.customer, [0, 0, 0, 0])
         for index, delta in enumerate((who.orders, who.placed, who.cancelled, to_cents(who.spent))):
             sums[index] += delta
-    return Figures(
-        products={key: ProductFigures(*sums) for key, sums in products.items()},
-        customers={key: CustomerFigures(*sums) for key, sums in customers.items()},
-    )
+
+    def figures(self) -> Figures:
+        return Figures(
+            products={key: ProductFigures(*sums) for key, sums in self._products.items()},
+            customers={key: CustomerFigures(*sums) for key, sums in self._customers.items()},
+        )
+
+
+def expected_figures(events: Iterable[OrderEvent | Mapping[str, Any]]) -> Figures:
+    """The figures the projection must hold after `events` (objects with `type` and `payload`,
+    or stored event documents); other types and payloads their contract refuses are ignored."""
+    tally = Tally()
+    for event in events:
+        tally.add(event)
+    return tally.figures()
 
 
 async def stored_figures(database: AsyncDatabase[Any]) -> Figures:

@@ -5,7 +5,6 @@ is one mismatch line naming the aggregate, the field and both values."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.audit import audit
 from services.domain.catalog import STOCK_MAX
+from services.sales.figures import CustomerFigures, Figures, ProductFigures
 from tests.services import factories
 from tests.support.auth import JSON
 
@@ -141,10 +141,11 @@ async def test_a_projection_off_by_one_and_an_event_missing_from_the_archive(
     await database["outbox"].update_many({}, {"$set": {"status": "published"}})
     published = [str(e["_id"]) for e in await factories.events(database)]
 
-    async def sales() -> tuple[Mapping[str, Mapping[str, int]], ...]:
-        products = {mug["id"]: {"units_sold": 3, "revenue_cents": 2500}}  # one unit too many
-        customers = {"ada": {"orders": 1, "placed": 1, "cancelled": 0, "spent_cents": 2500}}
-        return products, customers
+    async def sales() -> Figures:
+        return Figures(
+            products={mug["id"]: ProductFigures(units_sold=3, revenue_cents=2500)},  # one too many
+            customers={"ada": CustomerFigures(orders=1, placed=1, cancelled=0, spent_cents=2500)},
+        )
 
     async def archive(count: int) -> set[str]:
         assert count == len(published)
