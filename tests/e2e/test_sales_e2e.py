@@ -6,20 +6,25 @@ records order events in its outbox, the relay publishes them, `consume sales` pr
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
+from contextlib import aclosing
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from aio_pika.abc import AbstractRobustConnection
 from pymongo import AsyncMongoClient
 
+from relay.archive import read_stream
 from tests.consumer.conftest import AMQP_URL, Names
 from tests.sales.conftest import StartSales
+from tests.support.asyncapi import received_properties, validator
 from tests.support.audit import assert_state_is_events
 from tests.support.auth import AUTH_ENV, JSON, admin_headers
 from tests.support.processes import eventually, free_port
@@ -79,6 +84,7 @@ async def test_the_projection_equals_the_truth_computed_from_the_orders(
     start_sales: StartSales,
     shop_env: dict[str, str],
     mongo_client: AsyncMongoClient[dict[str, Any]],
+    broker: AbstractRobustConnection,
 ) -> None:
     sales = await start_sales()  # its queue is bound before the first event is published
     api = spawn("api", shop_env)
@@ -123,10 +129,38 @@ async def test_the_projection_equals_the_truth_computed_from_the_orders(
         await eventually(published, within=30, interval=0.1)
         summary = await assert_state_is_events(shop_env | {"SALES_DB": sales.env["SALES_DB"]})
         assert f"{ORDERS} orders" in summary
+        async with httpx.AsyncClient(base_url=api_url, timeout=10) as shop:
+            contract = (await shop.get("/asyncapi.json")).json()
+        await every_archived_message_fits(broker, shop_env["ARCHIVE_QUEUE"], contract)
     finally:
         assert stop(relay) == 0
         stop(api)  # its exit code is the API's business (tests/services)
         await mongo_client.drop_database(shop_env["MONGODB_DB"])
+
+
+async def every_archived_message_fits(
+    broker: AbstractRobustConnection, archive: str, contract: dict[str, Any]
+) -> None:
+    """Every message the relay published, read back from the archive stream, fits the
+    AsyncAPI document: the envelope and payload, the headers and the AMQP properties."""
+    channel = await broker.channel()
+    seen: set[str] = set()
+    try:
+        async with aclosing(read_stream(channel, archive, idle_timeout=2.0)) as messages:
+            async for message in messages:
+                assert message.routing_key is not None and message.message_id is not None
+                kind = f"/components/messages/{message.routing_key}"
+                validator(contract, f"{kind}/payload").validate(json.loads(message.body))
+                validator(contract, f"{kind}/headers").validate(
+                    received_properties(message)["headers"]
+                )
+                validator(contract, f"{kind}/x-amqp-properties").validate(
+                    received_properties(message)
+                )
+                seen.add(message.routing_key)
+    finally:
+        await channel.close()
+    assert {"order.placed", "order.cancelled", "product.stock_reserved"} <= seen, seen
 
 
 class Truth:

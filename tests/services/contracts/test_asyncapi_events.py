@@ -7,16 +7,11 @@ headers and AMQP properties are validated against the served document's schemas 
 
 from __future__ import annotations
 
-import calendar
 import json
 from typing import Any
 
 import httpx
-from jsonschema import Draft7Validator
-from pamqp.commands import Basic
 from pymongo.asynchronous.database import AsyncDatabase
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
 
 from boundbox.settings import broker_user
 from relay import messages, records
@@ -24,38 +19,10 @@ from services.contracts import PAYLOADS
 from services.domain.catalog import STOCK_MAX
 from tests.services import factories
 from tests.services.apps import api_settings
+from tests.support.asyncapi import amqp_properties, validator
 from tests.support.auth import JSON
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-DOC = "urn:boundbox:asyncapi"
-
-
-def validator(document: dict[str, Any], pointer: str) -> Draft7Validator:
-    """Validates against the schema at `pointer` of `document`, its `$ref`s resolved in it."""
-    resource = Resource.from_contents(document, default_specification=DRAFT7)
-    return Draft7Validator(
-        {"$ref": f"{DOC}#{pointer}"},
-        registry=Registry().with_resource(DOC, resource),
-        format_checker=Draft7Validator.FORMAT_CHECKER,
-    )
-
-
-def amqp_properties(properties: Basic.Properties) -> dict[str, Any]:
-    """The basic properties as the document names them (`type`, POSIX-seconds `timestamp`)."""
-    named = {
-        "message_id": properties.message_id,
-        "type": properties.message_type,
-        "content_type": properties.content_type,
-        "delivery_mode": properties.delivery_mode,
-        "timestamp": calendar.timegm(properties.timestamp.utctimetuple())
-        if properties.timestamp
-        else None,
-        "correlation_id": properties.correlation_id,
-        "app_id": properties.app_id,
-        "user_id": properties.user_id,
-        "headers": properties.headers,
-    }
-    return {name: value for name, value in named.items() if value is not None}
 
 
 async def every_command(client: httpx.AsyncClient) -> None:
