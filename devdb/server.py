@@ -60,6 +60,8 @@ class DevDatabase:
         self._connection_ids = itertools.count(1)
         self._app_names: dict[int, str] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self.closing = asyncio.Event()
+        """Set by `close`: awaitable hellos answer at once."""
 
     async def start(self, host: str, port: int) -> asyncio.Server:
         try:
@@ -77,6 +79,7 @@ class DevDatabase:
 
     async def close(self) -> None:
         """Aborts open transactions, closes clients and the data file."""
+        self.closing.set()
         for txn in list(self.store.transactions.values()):
             self._abort(txn)
         for writer in list(self.writers):

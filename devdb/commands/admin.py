@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 from collections.abc import Mapping
 from typing import Any
@@ -18,10 +20,12 @@ from devdb.store.indexes import Index
 SET_NAME = "devdb"
 VERSION = "7.0.0"
 ELECTION_ID = ObjectId("7fffffff0000000000000001")
+AWAITABLE_HELLO_SECONDS = 0.25  # well under the server's ORPHAN_GRACE_SECONDS (1 s)
 
 
 async def hello(ctx: Context) -> Reply:
     """A one-member replica set's primary, as drivers and Beanie see MongoDB in compose."""
+    await _awaitable(ctx)
     host = ctx.server.advertised
     return {
         "helloOk": True,
@@ -47,6 +51,25 @@ async def hello(ctx: Context) -> Reply:
         "readOnly": False,
         "ok": 1,
     }
+
+
+async def _awaitable(ctx: Context) -> None:
+    """A driver's streaming monitor sends the topologyVersion it knows and maxAwaitTimeMS; mongod
+    answers when the topology changes or that time is up. This one-member set never changes, so
+    the answer waits too (answering at once made every client's monitor spin, ~1,400 hellos a
+    second each), but at most AWAITABLE_HELLO_SECONDS: a driver that marks the server unknown
+    after a state-change error (a failpoint's code 91 in tests) cannot cut a waiting hello
+    short, and this server aborts a transaction ORPHAN_GRACE_SECONDS after its client's
+    connections closed, so the driver must find the server again well within that."""
+    known, wait_ms = ctx.body.get("topologyVersion"), ctx.body.get("maxAwaitTimeMS")
+    if not isinstance(known, Mapping) or not isinstance(wait_ms, int | float) or wait_ms <= 0:
+        return
+    if known.get("processId") != ctx.server.process_id or known.get("counter") != 0:
+        return  # another server's or an older topology: the news at once
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(
+            ctx.server.closing.wait(), min(wait_ms / 1000, AWAITABLE_HELLO_SECONDS)
+        )
 
 
 async def ping(_: Context) -> Reply:

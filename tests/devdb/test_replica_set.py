@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -31,3 +32,18 @@ async def test_a_driver_without_direct_connection_discovers_the_set() -> None:
             assert await client.test["items"].count_documents({}) == 1
     finally:
         server.kill()
+
+
+async def test_an_awaitable_hello_waits_for_a_topology_change_as_on_mongod(
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    # Drivers' streaming monitors send this: answered at once, every client's monitor spun.
+    # (The dev database waits at most 0.25 s, mongod the whole maxAwaitTimeMS.)
+    known = (await mongo_client.admin.command("hello"))["topologyVersion"]
+    started = time.monotonic()
+    await mongo_client.admin.command({"hello": 1, "topologyVersion": known, "maxAwaitTimeMS": 200})
+    assert time.monotonic() - started >= 0.15
+    older = {"processId": known["processId"], "counter": known["counter"] - 1}
+    started = time.monotonic()
+    await mongo_client.admin.command({"hello": 1, "topologyVersion": older, "maxAwaitTimeMS": 5000})
+    assert time.monotonic() - started < 2.5  # news of a newer topology: at once
