@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from boundbox import logs
+from boundbox import envhelp, logs
 from boundbox.errors import BoundboxError, ConfigurationError
 from boundbox.settings import Settings, load_settings
 
@@ -78,7 +78,7 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("api"))
 def api() -> None:
     """Run the HTTP command API."""
     config = settings()
@@ -104,7 +104,7 @@ def api() -> None:
     )
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("relay"))
 def relay() -> None:
     """Run the outbox relay: publish committed events to RabbitMQ."""
     config = settings()
@@ -119,7 +119,7 @@ def relay() -> None:
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("consume"))
 def consume(
     name: Annotated[str, typer.Argument(help="The consumer to run: 'sales' or 'tail'.")],
     pattern: Annotated[
@@ -172,7 +172,10 @@ def consume(
     raise typer.Exit(sales.run(config))
 
 
-@outbox_app.command("status")
+NO_DATABASE = " (is the dev database running? `make run`; else check MONGODB_URL)"
+
+
+@outbox_app.command("status", epilog=envhelp.epilog("outbox status"))
 def outbox_status() -> None:
     """Print pending and failed counts and the lag of the outbox."""
     config = settings()
@@ -183,13 +186,15 @@ def outbox_status() -> None:
     try:
         status = asyncio.run(admin.outbox_status(config))
     except BoundboxError as e:
-        raise fail(f"cannot read the outbox of {config.mongodb_db!r}: {e}", 1) from None
+        raise fail(
+            f"cannot read the outbox of {config.mongodb_db!r}: {e}{NO_DATABASE}", 1
+        ) from None
     typer.echo(f"pending  {status.pending}")
     typer.echo(f"failed   {status.failed}")
     typer.echo(f"lag      {status.lag_seconds:.3f}s (age of the oldest pending event)")
 
 
-@outbox_app.command("retry-failed")
+@outbox_app.command("retry-failed", epilog=envhelp.epilog("outbox retry-failed"))
 def outbox_retry_failed() -> None:
     """Re-queue events the relay parked as failed."""
     config = settings()
@@ -200,16 +205,17 @@ def outbox_retry_failed() -> None:
     try:
         count = asyncio.run(admin.retry_failed(config))
     except BoundboxError as e:
-        raise fail(f"cannot re-queue the outbox of {config.mongodb_db!r}: {e}", 1) from None
+        raise fail(
+            f"cannot re-queue the outbox of {config.mongodb_db!r}: {e}{NO_DATABASE}", 1
+        ) from None
     typer.echo(f"re-queued {count} failed event{'' if count == 1 else 's'}")
 
 
-@archive_app.command("migrate")
+@archive_app.command("migrate", epilog=envhelp.epilog("archive migrate"))
 def archive_migrate() -> None:
     """Turn ARCHIVE_QUEUE into the stream configured, keeping every event; safe to re-run.
 
-    Stop the relays first. Reads AMQP_URL, ARCHIVE_QUEUE, ARCHIVE_MAX_BYTES, ARCHIVE_MAX_AGE,
-    ARCHIVE_SEGMENT_BYTES and EXCHANGE_NAME.
+    Stop the relays first.
     """
     config = settings()
     if not config.archive_queue:
@@ -249,7 +255,7 @@ def archive_migrate() -> None:
         )
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("audit"))
 def audit(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
     archive: Annotated[
@@ -264,7 +270,6 @@ def audit(
     Also checks versions 1..n without gap or duplicate, the sales projection, and that every
     published event reached the archive. One line per mismatch (aggregate, field, stored value,
     value from events) and a summary; exit 0 when all agree, 1 otherwise.
-    Reads MONGODB_URL, MONGODB_DB, SALES_DB, AMQP_URL and ARCHIVE_QUEUE.
     """
     config = settings()
     import asyncio
@@ -348,7 +353,7 @@ def token(
     typer.echo(issued)
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("dev"))
 def dev() -> None:
     """Run the dev database, API, relay and consumer together (what `make run` does)."""
     config = settings()

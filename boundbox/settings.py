@@ -15,20 +15,58 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo import uri_parser
+from pymongo.errors import PyMongoError
 
 from boundbox.errors import ConfigurationError
+
+
+def _without_password(message: str, url: str) -> str:
+    """`message` with the URL's password masked, should a parser have quoted it."""
+    _, _, userinfo = urlsplit(url).netloc.rpartition("@")[0].partition(":")
+    return message.replace(userinfo, "***") if userinfo else message
 
 
 def _mongodb_url(value: str) -> str:
     if not value.startswith(("mongodb://", "mongodb+srv://")):
         raise ValueError("must start with mongodb:// or mongodb+srv://")
+    srv = value.startswith("mongodb+srv://")
+    try:
+        # Parsed as the driver will, but without the DNS look-up of mongodb+srv:// (its one
+        # host takes no port: checked below).
+        parsed = uri_parser.parse_uri(value.replace("mongodb+srv://", "mongodb://", 1))
+    except (PyMongoError, ValueError) as e:
+        reason = _without_password(str(e).split(". Hint:")[0].rstrip("."), value)
+        raise ValueError(f"not a valid MongoDB URL: {reason}") from None
+    if srv and (len(parsed["nodelist"]) != 1 or urlsplit(value).port is not None):
+        raise ValueError("not a valid MongoDB URL: mongodb+srv:// takes one host name, no port")
+    return value
+
+
+def _network_url(value: str, schemes: tuple[str, ...], what: str) -> str:
+    """The URL if it has a host and a numeric port, and its user information is escaped.
+
+    (AUTH_JWKS_URL is checked by services/security/authenticator.py, the one place it is used.)
+    """
+    if not value.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+        raise ValueError(f"must start with {' or '.join(f'{s}://' for s in schemes)}")
+    parts = urlsplit(value)
+    if parts.netloc.count("@") > 1:
+        raise ValueError(
+            f"not a valid {what} URL: escape @ : / in the user name and password "
+            "(urllib.parse.quote_plus: @ is %40)"
+        )
+    try:
+        parts.port  # noqa: B018 (parses the port, raising ValueError when it is not one)
+    except ValueError:
+        raise ValueError(f"not a valid {what} URL: the port must be a number 1-65535") from None
+    if not parts.hostname:
+        raise ValueError(f"not a valid {what} URL: no host")
     return value
 
 
 def _amqp_url(value: str) -> str:
-    if not value.startswith(("amqp://", "amqps://")):
-        raise ValueError("must start with amqp:// or amqps://")
-    return value
+    return _network_url(value, ("amqp", "amqps"), "AMQP")
 
 
 def _optional_amqp_url(value: str) -> str:
@@ -141,8 +179,9 @@ class Settings(BaseSettings):
     """A RabbitMQ stream the relay binds to every event (`#`): no event is then unroutable, and
     any AMQP client can replay them from the first, an offset or a time. Empty (the default):
     no archive, and an event no queue is bound for fails and is parked, as the delivery
-    contract says. `boundbox dev` and docker-compose.yml set it to `boundbox.archive`; a
-    quorum archive of earlier versions is turned into the stream by `boundbox archive migrate`."""
+    contract says. `boundbox dev` sets it to `<CONSUMER_QUEUE_PREFIX>.archive` (see
+    `namespaced_archive_queue`), docker-compose.yml to `boundbox.archive`; a quorum archive of
+    earlier versions is turned into the stream by `boundbox archive migrate`."""
     archive_max_bytes: Annotated[int, Field(ge=1_000_000, le=2**63 - 1)] = 20_000_000_000
     """Retention by size (`x-max-length-bytes`): the oldest segments go beyond this (20 GB)."""
     archive_max_age: Annotated[str, AfterValidator(_stream_age)] = ""
@@ -191,6 +230,19 @@ class Settings(BaseSettings):
     @property
     def consumer_broker_url(self) -> str:
         return self.consumer_amqp_url or self.amqp_url
+
+    @property
+    def namespaced_archive_queue(self) -> str:
+        """The archive of this namespace: `<CONSUMER_QUEUE_PREFIX>.archive`, or
+        `<EXCHANGE_NAME>.archive` when only the exchange is named; `boundbox.archive` by default.
+
+        People sharing a broker under prefixes or exchanges of their own keep archives apart.
+        """
+        if "exchange_name" in self.model_fields_set and (
+            "consumer_queue_prefix" not in self.model_fields_set
+        ):
+            return f"{self.exchange_name}.archive"
+        return f"{self.consumer_queue_prefix}.archive"
 
     @property
     def trusted_publisher_users(self) -> frozenset[str]:

@@ -121,7 +121,7 @@ def run_all(settings: Settings) -> int:
     data_dir = Path(settings.devdb_data_dir)
     secret = signing_secret(settings)
     # Only the sales consumer subscribes, to order events: the archive keeps the others routable.
-    os.environ.setdefault("ARCHIVE_QUEUE", "boundbox.archive")
+    os.environ.setdefault("ARCHIVE_QUEUE", settings.namespaced_archive_queue)
     devdb = Child("devdb", ["devdb", "--data-dir", str(data_dir)])
     services = [
         Child("api", ["api"]),

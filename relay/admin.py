@@ -25,6 +25,20 @@ class OutboxStatus:
         return max(0.0, (utc_now() - self.oldest_pending).total_seconds())
 
 
+# A command someone waits for at a prompt: a server that is up answers its first hello within
+# milliseconds, so one that has not after this long is reported as down (RELAY_DB_TIMEOUT, the
+# relay's patience with a busy server, caps it).
+ADMIN_DB_TIMEOUT = 1.0
+
+
+def _client(settings: Settings) -> mongo.Client:
+    return mongo.client(
+        settings.mongodb_url,
+        timeout=min(ADMIN_DB_TIMEOUT, settings.relay_db_timeout),
+        appname="boundbox-outbox",
+    )
+
+
 def _store(client: mongo.Client, settings: Settings) -> OutboxStore:
     return OutboxStore(
         client[settings.mongodb_db], retention_seconds=settings.relay_retention_seconds or None
@@ -33,9 +47,7 @@ def _store(client: mongo.Client, settings: Settings) -> OutboxStore:
 
 async def outbox_status(settings: Settings) -> OutboxStatus:
     """Raises DatabaseUnavailableError when MongoDB cannot be reached."""
-    client = mongo.client(
-        settings.mongodb_url, timeout=settings.relay_db_timeout, appname="boundbox-outbox"
-    )
+    client = _client(settings)
     try:
         store = _store(client, settings)
         return OutboxStatus(
@@ -49,9 +61,7 @@ async def outbox_status(settings: Settings) -> OutboxStatus:
 
 async def retry_failed(settings: Settings) -> int:
     """Re-queues every parked event; returns how many. Raises DatabaseUnavailableError."""
-    client = mongo.client(
-        settings.mongodb_url, timeout=settings.relay_db_timeout, appname="boundbox-outbox"
-    )
+    client = _client(settings)
     try:
         return await _store(client, settings).requeue_failed()
     finally:

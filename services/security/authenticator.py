@@ -98,6 +98,10 @@ def _public_key(value: str) -> PublicKey:
 
 def _jwks(value: str) -> JwksKeys:
     url = urlsplit(value.strip())
-    if url.scheme not in ("http", "https") or not url.netloc:
+    try:
+        url.port  # noqa: B018 (raises ValueError when the port is not a number 0-65535)
+    except ValueError:
+        url = url._replace(netloc="")
+    if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigurationError("AUTH_JWKS_URL: must be an http:// or https:// URL")
     return JwksKeys(url.geturl())
