@@ -41,6 +41,14 @@ def settings() -> Settings:
     return loaded
 
 
+def listen_or_fail(variable: str, host: str, port: int) -> None:
+    """Stops the command with one line naming `variable` when host:port is taken."""
+    from boundbox.ports import Listen, problem
+
+    if taken := problem([Listen(variable, host, port)]):
+        raise fail(taken)
+
+
 @app.command()
 def devdb(
     port: Annotated[int | None, typer.Option(help="Port (default: DEVDB_PORT, 27017).")] = None,
@@ -90,6 +98,7 @@ def api() -> None:
         application = create_app(config)  # fails here, before serving, without a usable key
     except ConfigurationError as e:
         raise fail(f"configuration error: {e}") from None
+    listen_or_fail("API_PORT", config.api_host, config.api_port)
     url = f"http://{config.api_host}:{config.api_port}"
     typer.echo(f"boundbox api on {url} (docs: {url}/docs, MongoDB database {config.mongodb_db!r})")
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the
@@ -108,6 +117,7 @@ def api() -> None:
 def relay() -> None:
     """Run the outbox relay: publish committed events to RabbitMQ."""
     config = settings()
+    listen_or_fail("RELAY_PORT", config.relay_host, config.relay_port)
     from relay.main import run
 
     try:
@@ -164,6 +174,7 @@ def consume(
         authenticator_from(config)  # no usable key: one line, before anything is announced
     except ConfigurationError as e:
         raise fail(f"configuration error: {e}") from None
+    listen_or_fail("CONSUMER_PORT", config.consumer_host, config.consumer_port)
     typer.echo(
         f"boundbox consume sales: queue {config.consumer_queue_prefix}.sales, database "
         f"{config.sales_db!r}, http://{config.consumer_host}:{config.consumer_port}/sales/…",

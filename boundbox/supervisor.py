@@ -3,6 +3,10 @@
 Children run in sessions of their own, so Ctrl-C reaches only this supervisor, which then stops
 them in order: consumer, relay and API first, the dev database last.
 
+Before starting anything it checks that every port it needs is free (one line naming the
+variable to change if not); the services follow DEVDB_PORT unless MONGODB_URL is set; the banner
+is printed once every service answers its readiness URL.
+
 With AUTH_MODE=jwt and no key source of its own, the stack signs tokens with a dev secret kept
 beside the dev database's data (.data/auth-secret), and the banner prints tokens to paste.
 """
@@ -16,14 +20,19 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from boundbox.ports import Listen, problem
 from boundbox.redact import redact_urls
 from boundbox.settings import Settings
 
 NOT_AVAILABLE = 3  # the exit code of a subcommand that does not exist yet
+PORT_IN_USE = 2  # `boundbox dev`'s exit code when a port it needs is taken
+READY_PATIENCE = 30.0  # seconds before saying which service is not ready yet
 DEV_TOKEN_HOURS = 12
 CUSTOMER = "alice"
 
@@ -32,6 +41,7 @@ CUSTOMER = "alice"
 class Child:
     name: str
     args: list[str]
+    ready_url: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -117,16 +127,50 @@ def auth_banner(settings: Settings, secret: str) -> str:
     )
 
 
+def dev_database_url(settings: Settings) -> Settings:
+    """The settings with MONGODB_URL on the dev database's port, unless it was set explicitly
+    (environment or .env); the children read it from the environment."""
+    if "mongodb_url" in settings.model_fields_set:
+        return settings
+    url = f"mongodb://127.0.0.1:{settings.devdb_port}"
+    os.environ["MONGODB_URL"] = url
+    return settings.model_copy(update={"mongodb_url": url})
+
+
+def listens(settings: Settings) -> list[Listen]:
+    """Every address the stack listens on, with the variable that moves it."""
+    return [
+        Listen("DEVDB_PORT", "127.0.0.1", settings.devdb_port),
+        Listen("API_PORT", settings.api_host, settings.api_port),
+        Listen("RELAY_PORT", settings.relay_host, settings.relay_port),
+        Listen("CONSUMER_PORT", settings.consumer_host, settings.consumer_port),
+    ]
+
+
+def _url(host: str, port: int, path: str) -> str:
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
+
+
 def run_all(settings: Settings) -> int:
+    database = "MONGODB_URL" if "mongodb_url" in settings.model_fields_set else "dev database"
+    settings = dev_database_url(settings)
+    if taken := problem(listens(settings)):
+        print(f"boundbox dev: {taken}", file=sys.stderr, flush=True)
+        return PORT_IN_USE
     data_dir = Path(settings.devdb_data_dir)
     secret = signing_secret(settings)
     # Only the sales consumer subscribes, to order events: the archive keeps the others routable.
     os.environ.setdefault("ARCHIVE_QUEUE", settings.namespaced_archive_queue)
     devdb = Child("devdb", ["devdb", "--data-dir", str(data_dir)])
     services = [
-        Child("api", ["api"]),
-        Child("relay", ["relay"]),
-        Child("consumer", ["consume", "sales"]),
+        Child("api", ["api"], _url(settings.api_host, settings.api_port, "/readyz")),
+        Child("relay", ["relay"], _url(settings.relay_host, settings.relay_port, "/healthz")),
+        Child(
+            "consumer",
+            ["consume", "sales"],
+            _url(settings.consumer_host, settings.consumer_port, "/readyz"),
+        ),
     ]
     stopping = False
 
@@ -144,17 +188,20 @@ def run_all(settings: Settings) -> int:
         return 1
     for child in services:
         child.start()
-    print(
-        f"\nboundbox is running (data in {data_dir}, pid {os.getpid()}):\n"
-        f"  API       http://{settings.api_host}:{settings.api_port}\n"
-        f"  API docs  http://{settings.api_host}:{settings.api_port}/docs\n"
-        f"  MongoDB   {redact_urls(settings.mongodb_url)} (dev database)\n"
-        f"  RabbitMQ  {redact_urls(settings.amqp_url)}\n"
-        f"{auth_banner(settings, secret)}"
-        "Press Ctrl-C to stop everything.\n",
-        flush=True,
-    )
-    code = _supervise([*services, devdb], lambda: stopping)
+    code = _wait_until_ready([*services, devdb], lambda: stopping)
+    if code is None:
+        print(
+            f"\nboundbox is running (data in {data_dir}, pid {os.getpid()}):\n"
+            f"  API       http://{settings.api_host}:{settings.api_port}\n"
+            f"  API docs  http://{settings.api_host}:{settings.api_port}/docs\n"
+            f"  MongoDB   {redact_urls(settings.mongodb_url)} ({database})\n"
+            f"  RabbitMQ  {redact_urls(settings.amqp_url)}\n"
+            f"  Sales     http://{settings.consumer_host}:{settings.consumer_port}/sales/…\n"
+            f"{auth_banner(settings, secret)}"
+            "Press Ctrl-C to stop everything.\n",
+            flush=True,
+        )
+        code = _supervise([*services, devdb], lambda: stopping)
     for child in reversed(services):
         child.stop()
     devdb.stop()
@@ -162,19 +209,64 @@ def run_all(settings: Settings) -> int:
     return code
 
 
+def _answers(url: str) -> str:
+    """'' when `url` answers 200, else why not."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return "" if response.status == 200 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as e:
+        return f"HTTP {e.code}"
+    except (urllib.error.URLError, OSError) as e:
+        return str(getattr(e, "reason", e))
+
+
+def _wait_until_ready(children: list[Child], stopping: Callable[[], bool]) -> int | None:
+    """None once every child with a readiness URL answers it; an exit code if one dies first
+    or Ctrl-C comes. Says once, after READY_PATIENCE seconds, what it is still waiting for."""
+    waiting = [child for child in children if child.ready_url]
+    told = False
+    since = time.monotonic()
+    while waiting:
+        if stopping():
+            return 0
+        if (code := _exited(children)) is not None:
+            return code
+        waiting = [child for child in waiting if _running(child)]
+        why = {child.name: _answers(child.ready_url) for child in waiting}
+        waiting = [child for child in waiting if why[child.name]]
+        if waiting and not told and time.monotonic() - since > READY_PATIENCE:
+            told = True
+            print(
+                "boundbox dev: waiting for "
+                + ", ".join(f"{c.name} ({c.ready_url}: {why[c.name]})" for c in waiting),
+                file=sys.stderr,
+                flush=True,
+            )
+        if waiting:
+            time.sleep(0.2)
+    return None
+
+
+def _running(child: Child) -> bool:
+    return child.process is not None and child.process.poll() is None
+
+
+def _exited(children: list[Child]) -> int | None:
+    """1 (and a line saying which) when a child has died, other than 'not available yet'."""
+    for child in children:
+        assert child.process is not None
+        code = child.process.poll()
+        if code is None or code == NOT_AVAILABLE:
+            continue
+        print(f"boundbox dev: {child.name} exited with code {code}; stopping", file=sys.stderr)
+        return 1
+    return None
+
+
 def _supervise(children: list[Child], stopping: Callable[[], bool]) -> int:
     """Waits for Ctrl-C; a child that dies (other than 'not available yet') stops everything."""
-    running = {child.name: child for child in children}
     while not stopping():
-        for name, child in list(running.items()):
-            assert child.process is not None
-            code = child.process.poll()
-            if code is None:
-                continue
-            del running[name]
-            if code == NOT_AVAILABLE:
-                continue
-            print(f"boundbox dev: {name} exited with code {code}; stopping", file=sys.stderr)
-            return 1
+        if (code := _exited(children)) is not None:
+            return code
         time.sleep(0.2)
     return 0
