@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from boundbox.settings import Settings
-from boundbox.supervisor import DEV_TOKEN_HOURS, dev_secret, signing_secret
+from boundbox.supervisor import DEV_TOKEN_HOURS, dev_database_url, dev_secret, signing_secret
 from services.security.scopes import ADMIN_SCOPES, CUSTOMER_SCOPES
 from tests.consumer.conftest import AMQP_URL, Names, broker, names, test_id
 from tests.support.auth import TEST_SECRET
@@ -169,3 +169,30 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
             except TimeoutError:
                 dev.kill()
                 await dev.wait()
+
+
+@pytest.fixture
+def no_mongodb_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MONGODB_URL", raising=False)  # also undoes what dev_database_url sets
+
+
+@pytest.mark.usefixtures("no_mongodb_url")
+def test_the_services_follow_devdb_port_unless_mongodb_url_is_set(tmp_path: Path) -> None:
+    moved = dev_database_url(settings(tmp_path, devdb_port=27018))
+    assert moved.mongodb_url == "mongodb://127.0.0.1:27018"
+    assert os.environ["MONGODB_URL"] == moved.mongodb_url  # what the children read
+
+
+@pytest.mark.usefixtures("no_mongodb_url")
+def test_a_mongodb_url_set_in_the_environment_or_dotenv_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("MONGODB_URL=mongodb://db.example:27017\nDEVDB_PORT=27018\n")
+    from_file = Settings(_env_file=dotenv)  # type: ignore[call-arg]
+    assert dev_database_url(from_file).mongodb_url == "mongodb://db.example:27017"
+    monkeypatch.setenv("MONGODB_URL", "mongodb://other.example:27017")
+    assert dev_database_url(settings(tmp_path, devdb_port=27018)).mongodb_url == (
+        "mongodb://other.example:27017"
+    )
+    assert os.environ["MONGODB_URL"] == "mongodb://other.example:27017"
