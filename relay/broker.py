@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, 
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from aiormq.exceptions import ChannelInvalidStateError, DeliveryError, PublishError
 
+from outbox.amqp import broker_address, describe_broker_error
 from relay.archive import (
     DEFAULT_RETENTION,
     ArchiveNotAsConfiguredError,
@@ -125,7 +126,7 @@ class Broker:
             raise  # not the broker's failure: the relay stops
         except _TRANSPORT_ERRORS as e:
             await self.close()
-            raise BrokerUnavailableError(_describe(e)) from e
+            raise BrokerUnavailableError(self._failure(e)) from e
         self.state.up(f"exchange={self._exchange_name!r}")
 
     async def ensure(self, stop: asyncio.Event) -> bool:
@@ -165,7 +166,7 @@ class Broker:
 
     def lost(self, error: BaseException) -> None:
         """The connection is unusable (a failure, or confirms that never came)."""
-        self.state.down(_describe(error))
+        self.state.down(self._failure(error))
         self._exchange = self._pipeline = None
 
     async def close(self) -> None:
@@ -181,6 +182,10 @@ class Broker:
         except asyncio.CancelledError as e:
             if not _cancelled_by_broker(e):
                 raise
+
+    def _failure(self, error: BaseException) -> str:
+        """Why the broker is unusable, naming it (without password): one line, no repr."""
+        return f"{describe_broker_error(error, self._url)} ({broker_address(self._url)})"
 
     def _on_close(self, _: object, error: BaseException | None = None) -> None:
         if error is not None:

@@ -9,8 +9,8 @@ import logging
 from aio_pika import RobustConnection
 from aio_pika.abc import AbstractRobustChannel
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
-from yarl import URL
 
+from outbox.consumer.connection import ReportingConnection
 from outbox.consumer.consumer import Consumer
 from outbox.consumer.errors import ConsumerError
 from outbox.consumer.failures import Backoff
@@ -28,16 +28,12 @@ RETRY_SECONDS = 1.0
 
 
 def connect(amqp_url: str, *, name: str, reconnect_interval: float = 1.0) -> RobustConnection:
-    """A robust connection (open it with `connect()`) that retries from its first attempt on.
+    """A robust connection (open it with `connect()`) that retries from its first attempt on,
+    and logs one line when the broker goes away and one when it is back.
 
     `name` shows in the broker's connection list: a process or a test is found by it.
     """
-    return RobustConnection(
-        URL(amqp_url),
-        client_properties={"connection_name": name},
-        reconnect_interval=reconnect_interval,
-        fail_fast=False,
-    )
+    return ReportingConnection(amqp_url, name=name, reconnect_interval=reconnect_interval)
 
 
 def is_connected(connection: RobustConnection) -> bool:
@@ -110,7 +106,10 @@ async def _open(
         except (ChannelPreconditionFailed, ChannelAccessRefused) as e:
             raise ConsumerError(f"cannot declare the queues of {topology.queue}: {e}") from e
         except BROKER_ERRORS as e:
-            log.warning("broker not ready (%s), retrying", e)
+            if isinstance(connection, ReportingConnection):
+                connection.attempt_failed(e)  # one line per outage, not one per attempt
+            else:
+                log.warning("broker not ready (%s), retrying", e)
             if channel is not None:
                 with contextlib.suppress(*BROKER_ERRORS):
                     await channel.close()

@@ -20,6 +20,8 @@ class TcpProxy:
         self.port = port or free_port()
         self.refused = 0
         """Connections attempted while cut: how often the component tried to come back."""
+        self.accepted = 0
+        """Connections passed on to the server: how often the component connected or tried."""
         self._cut = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -71,6 +73,7 @@ class TcpProxy:
             self.refused += 1
             writer.transport.abort()
             return
+        self.accepted += 1
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(
                 self.target_host, self.target_port
