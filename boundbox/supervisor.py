@@ -33,6 +33,8 @@ from boundbox.settings import Settings
 NOT_AVAILABLE = 3  # the exit code of a subcommand that does not exist yet
 PORT_IN_USE = 2  # `boundbox dev`'s exit code when a port it needs is taken
 READY_PATIENCE = 30.0  # seconds before saying which service is not ready yet
+# The services are local: an HTTP_PROXY in the environment must not carry the readiness checks.
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 DEV_TOKEN_HOURS = 12
 CUSTOMER = "alice"
 
@@ -212,7 +214,7 @@ def run_all(settings: Settings) -> int:
 def _answers(url: str) -> str:
     """'' when `url` answers 200, else why not."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with _LOCAL.open(url, timeout=2) as response:
             return "" if response.status == 200 else f"HTTP {response.status}"
     except urllib.error.HTTPError as e:
         return f"HTTP {e.code}"

@@ -185,6 +185,11 @@ async def stack(tmp_path: Path, names: Names) -> AsyncIterator[Stack]:
         "RELAY_PORT": str(ports.relay_port),
         "CONSUMER_PORT": str(ports.consumer_port),
         "LOG_LEVEL": "WARNING",
+        # A proxy that answers nothing: the readiness checks of local services must not use it.
+        "http_proxy": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "no_proxy": "",
+        "NO_PROXY": "",
     }
     dev = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "boundbox", "dev",
