@@ -18,6 +18,7 @@ from pymongo import IndexModel, ReturnDocument
 
 from outbox.context import EventHeaders, current_headers
 from outbox.errors import InvalidEventError, NoTransactionError
+from outbox.tracing import stamped
 from outbox.transaction import in_transaction
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -147,7 +148,7 @@ async def record(
         aggregate_id=aggregate_id,
         aggregate_version=await _next_version(aggregate_type, aggregate_id),
         payload=body,
-        headers=headers or current_headers(),
+        headers=headers or stamped(current_headers()),
         routing_key=event_type,
         partition=partition_of(aggregate_type, aggregate_id),
     )

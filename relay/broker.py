@@ -85,6 +85,10 @@ class Broker:
         """On the confirm channel itself: no per-message wrapping, one write per loop turn."""
 
     @property
+    def exchange_name(self) -> str:
+        return self._exchange_name
+
+    @property
     def ready(self) -> bool:
         return (
             self._exchange is not None

@@ -24,6 +24,7 @@ from relay.metrics import Metrics
 from relay.plan import Item
 from relay.publisher import Outcome, publish_batch
 from relay.store import OutboxStore, Published
+from relay.tracing import trace_id
 from relay.wakeup import Waker
 
 log = logging.getLogger("boundbox.relay")
@@ -172,10 +173,11 @@ class Relay:
         if park:
             self._metrics.parked.inc()
         log.warning(
-            "event %s aggregate=%s:%s version=%s attempts=%d error=%r",
+            "event %s aggregate=%s:%s version=%s attempts=%d error=%r trace_id=%s",
             "parked as failed" if park else f"failed, retry in {delay:g}s",
             *item.ref.key,
             item.ref.version,
             attempts,
             error,
+            trace_id(item.document),
         )

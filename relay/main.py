@@ -14,7 +14,7 @@ import secrets
 import signal
 import socket
 
-from boundbox import runtime
+from boundbox import runtime, telemetry
 from boundbox.settings import Settings, broker_user
 from outbox.events import OutboxEvent
 from relay import mongo
@@ -34,7 +34,12 @@ log = logging.getLogger("boundbox.relay")
 
 
 def run(settings: Settings) -> int:
-    """Runs the relay until SIGTERM or SIGINT; raises RelayStartError when it cannot start."""
+    """Runs the relay until SIGTERM or SIGINT; raises RelayStartError when it cannot start.
+
+    Traces go where the OTEL_* variables say (boundbox.telemetry); ConfigurationError when
+    they ask for tracing without the SDK.
+    """
+    telemetry.configure("boundbox-relay")
     return runtime.run(_until_signalled(settings))
 
 

@@ -10,6 +10,7 @@ from relay.broker import Broker
 from relay.errors import BrokerUnavailableError, PublishRefusedError
 from relay.plan import Chain, Item
 from relay.store import Published
+from relay.tracing import publishing
 
 
 @dataclass(slots=True)
@@ -39,7 +40,8 @@ async def publish_batch(
                 outcome.refused.append((item, item.error or "unpublishable"))
                 return
             try:
-                await broker.publish(item.outgoing)
+                with publishing(item.outgoing, exchange=broker.exchange_name) as outgoing:
+                    await broker.publish(outgoing)
             except PublishRefusedError as e:
                 outcome.refused.append((item, str(e)))
                 return

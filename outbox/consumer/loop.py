@@ -9,6 +9,7 @@ import logging
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelInvalidStateError
 
+from outbox.consumer import tracing
 from outbox.consumer.waiting import pause
 from outbox.consumer.worker import BROKER_ERRORS, Worker
 
@@ -47,7 +48,11 @@ async def consume(
             try:
                 await worker.handle(message)
             except Exception:
-                log.exception("handling message %s failed, requeueing it", message.message_id)
+                log.exception(
+                    "handling message %s failed, requeueing it trace_id=%s",
+                    message.message_id,
+                    tracing.trace_id(message),
+                )
                 await pause(1.0, stopping)
                 with contextlib.suppress(*BROKER_ERRORS):
                     await message.nack(requeue=True)

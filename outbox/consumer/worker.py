@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 
-from outbox.consumer import envelope
+from outbox.consumer import envelope, tracing
 from outbox.consumer.consumer import Consumer, Outcome
 from outbox.consumer.envelope import Delivery
 from outbox.consumer.failures import (
@@ -66,12 +66,21 @@ class Worker:
         self._in_outage = False
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
-        """Applies and settles `message`; never raises for a message that fails."""
+        """Applies and settles `message`, in its apply span; never raises for a failing message."""
+        with tracing.applying(message, consumer=self.consumer.name):
+            await self._handle(message)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
         try:
             if self.trusted is not None:
                 self.trusted.check(message)  # before anything reads what it says
         except UntrustedPublisherError as e:
-            log.warning("message %s dead-lettered: %s", message.message_id, e)
+            log.warning(
+                "message %s dead-lettered: %s trace_id=%s",
+                message.message_id,
+                e,
+                tracing.trace_id(message),
+            )
             self._count_failure(Kind.POISON)
             await self._dead_letter(message, Reason.UNTRUSTED_PUBLISHER, e)
             return
@@ -87,6 +96,7 @@ class Worker:
         if outcome is Outcome.PROCESSED and self.after_commit is not None:
             self.after_commit(delivery)
         await self._settle(message, message.ack(), "ack")
+        tracing.settled(outcome.value)
         self._count(outcome, delivery)
 
     async def _apply(self, message: AbstractIncomingMessage, delivery: Delivery) -> Outcome | None:
@@ -124,22 +134,24 @@ class Worker:
         deliveries = delivery.previous_deliveries + 1
         if deliveries >= self.max_deliveries:
             log.error(
-                "message %s (%s) failed on delivery %d of %d, dead-lettering it: %s",
+                "message %s (%s) failed on delivery %d of %d, dead-lettering it: %s trace_id=%s",
                 delivery.message_id,
                 delivery.type,
                 deliveries,
                 self.max_deliveries,
                 describe(error),
+                tracing.trace_id(message),
             )
             await self._dead_letter(message, Reason.EXHAUSTED, error)
             return
         log.warning(
-            "message %s (%s) failed on delivery %d of %d, requeueing it: %s",
+            "message %s (%s) failed on delivery %d of %d, requeueing it: %s trace_id=%s",
             delivery.message_id,
             delivery.type,
             deliveries,
             self.max_deliveries,
             describe(error),
+            tracing.trace_id(message),
             exc_info=error,
         )
         await self._pause(self.backoff.delay(delivery.previous_deliveries))
@@ -154,28 +166,43 @@ class Worker:
         try:
             await self.dead_letters.publish(copy, routing_key=message.routing_key or "")
         except BROKER_ERRORS as e:
-            log.error("could not dead-letter message %s, requeueing it: %s", message.message_id, e)
+            log.error(
+                "could not dead-letter message %s, requeueing it: %s trace_id=%s",
+                message.message_id,
+                e,
+                tracing.trace_id(message),
+            )
             await self._pause(self.backoff.delay(0))
             await self._settle(message, message.nack(requeue=True), "requeue")
             return
+        tracing.settled(tracing.DEAD_LETTERED, f"{reason}: {describe(error)}")
         if reason not in (Reason.EXHAUSTED, Reason.UNTRUSTED_PUBLISHER):  # logged before
-            log.error("message %s dead-lettered as %s: %s", message.message_id, reason, error)
+            log.error(
+                "message %s dead-lettered as %s: %s trace_id=%s",
+                message.message_id,
+                reason,
+                error,
+                tracing.trace_id(message),
+            )
         await self._settle(message, message.ack(), "ack")
         self.metrics.dead_lettered.labels(self.consumer.name, reason.value).inc()
 
     async def _settle(
         self, message: AbstractIncomingMessage, settling: Awaitable[None], what: str
     ) -> None:
+        if what == "requeue":
+            tracing.settled(tracing.REQUEUED)
         try:
             await settling
         except BROKER_ERRORS as e:
             # The channel is gone: the broker redelivers the message, and the inbox
             # recognises it if it was applied.
             log.info(
-                "could not %s message %s (%s): it will be redelivered",
+                "could not %s message %s (%s): it will be redelivered trace_id=%s",
                 what,
                 message.message_id,
                 type(e).__name__,
+                tracing.trace_id(message),
             )
 
     async def _pause(self, seconds: float) -> bool:

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.trace import TracerProvider
 from starlette.middleware.cors import CORSMiddleware
 
 import outbox
-from boundbox import __version__, apidocs
+from boundbox import __version__, apidocs, telemetry
 from boundbox.settings import Settings
 from outbox import RetryPolicy
 from services.api import asyncapi, openapi
@@ -64,12 +65,16 @@ def create_app(
     *,
     server_selection_timeout_ms: int = 5_000,
     max_body_bytes: int = 64 * 1024,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """The API, connecting to `settings.mongodb_url` / `mongodb_db` during its lifespan.
 
-    Raises ConfigurationError at once when AUTH_MODE=jwt has no usable key: fail before serving.
+    Traces go where the OTEL_* variables say (boundbox.telemetry), or to `tracer_provider`.
+    Raises ConfigurationError at once when AUTH_MODE=jwt has no usable key, or when tracing
+    is asked for without the SDK: fail before serving.
     """
     authenticator = authenticator_from(settings)
+    telemetry.configure("boundbox-api")  # before the lifespan builds the MongoDB client
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +116,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for router in (health.router, categories.router, products.router, orders.router):
         app.include_router(router)
+    telemetry.instrument_app(app, tracer_provider)  # outermost: its span spans every answer
     return app
 
 

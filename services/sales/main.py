@@ -10,7 +10,8 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from boundbox import runtime
+from boundbox import runtime, telemetry
+from boundbox.errors import ConfigurationError
 from boundbox.settings import Settings
 from outbox import RetryPolicy
 from outbox.consumer import (
@@ -102,6 +103,13 @@ async def main(settings: Settings, authenticator: Authenticator) -> int:
 def run(settings: Settings) -> int:
     """Runs the sales consumer until SIGTERM or SIGINT; the exit code.
 
-    Raises ConfigurationError before anything starts when AUTH_MODE=jwt has no usable key.
+    Raises ConfigurationError before anything starts when AUTH_MODE=jwt has no usable key;
+    exits 2 with one line when the OTEL_* variables ask for traces without the SDK.
     """
-    return runtime.run(main(settings, authenticator_of(settings)))
+    authenticator = authenticator_of(settings)
+    try:
+        telemetry.configure("boundbox-sales")
+    except ConfigurationError as e:
+        log.error("configuration error: %s", e)
+        return 2
+    return runtime.run(main(settings, authenticator))

@@ -148,6 +148,8 @@ def test_last_published_forgets_the_least_recently_used() -> None:
 class RecordingBroker:
     """A fake broker: records publications, refuses or drops the ones it is told to."""
 
+    exchange_name = "bbtest.plan"
+
     def __init__(self, *, refuse: set[int] = frozenset(), drop_after: int | None = None) -> None:  # type: ignore[assignment]
         self.refuse = refuse
         self.drop_after = drop_after

@@ -1,0 +1,50 @@
+"""W3C trace context through the outbox, on the OpenTelemetry API only.
+
+Without an SDK configured by the process (its composition root), every call here is a no-op
+of the API: nothing is recorded, and the `traceparent` an event carries is the caller's.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from outbox.context import EventHeaders
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+TRACEPARENT = "traceparent"
+
+
+def context_of(traceparent: object) -> Context:
+    """The trace context named by a `traceparent` value; an empty one when it names none."""
+    if not isinstance(traceparent, str):
+        return Context()
+    return _PROPAGATOR.extract({TRACEPARENT: traceparent})
+
+
+def traceparent_of(span: Span) -> str | None:
+    """`span`'s context as a version-00 `traceparent`, or None when it has none."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+
+
+def trace_id_of(traceparent: object) -> str | None:
+    """The 32 hex digits of the trace a `traceparent` belongs to (for logs), or None."""
+    context = trace.get_current_span(context_of(traceparent)).get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else None
+
+
+def stamped(headers: EventHeaders) -> EventHeaders:
+    """`headers` with the current span as their trace context, when a span is current.
+
+    So an event recorded while a request (or a message) is traced names the span that
+    recorded it, and the relay's publish span becomes its child.
+    """
+    traceparent = traceparent_of(trace.get_current_span())
+    if traceparent is None or traceparent == headers.traceparent:
+        return headers
+    return headers.model_copy(update={"traceparent": traceparent})
