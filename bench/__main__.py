@@ -1,5 +1,7 @@
 """`python -m bench [NAME [OPTIONS]]`: one benchmark with its options, or all with defaults.
 
+`python -m bench --help` lists them; `python -m bench NAME --help` shows one's options.
+
 `make bench` runs them all: the dev database's throughput, the outbox decorators' overhead,
 the relay's drain and latency against raw baselines, the relay's drain beside a million
 published events (`python -m bench history --help`), and the whole stack end to end
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import textwrap
 from typing import Any
 
 BENCHMARKS = {
@@ -22,8 +25,57 @@ BENCHMARKS = {
 }
 
 
+# What each benchmark measures, for `python -m bench --help`.
+MEASURES = {
+    "devdb": "the dev database alone: bulk inserts, a read-and-mark drain, transactions "
+    "one at a time and concurrent, insert_one and find_one as the collection grows",
+    "outbox": "@transactional() + record() against explicit session= writes: the "
+    "decorators' overhead ratio (target <= 1.05)",
+    "relay": "the relay's drain of a backlog against raw publish and raw read-and-mark "
+    "ceilings (target >= 0.70), and commit->delivery latency at a steady rate",
+    "history": "the relay's drain with an empty outbox and beside a million published "
+    "events (target >= 0.90)",
+    "e2e": "the whole stack as processes under POST /orders load: commands/s, API latency, "
+    "commit->publish and commit->consume, backlog drain, peak RSS; a PNG plot",
+    "rebuild": "rebuilding the sales projection from the event store, against a bare read "
+    "of the same events",
+}
+
+
+def usage() -> str:
+    width = max(map(len, BENCHMARKS))
+    rows = [
+        textwrap.fill(
+            MEASURES.get(name, ""),
+            width=96,
+            initial_indent=f"  {name:{width}}  ",
+            subsequent_indent=" " * (width + 4),
+        )
+        for name in BENCHMARKS
+    ]
+    return "\n".join(
+        [
+            "usage: python -m bench [NAME [OPTIONS]]",
+            "",
+            "Without NAME, runs every benchmark with its defaults (`make bench`, several minutes)",
+            "and prints a summary. Results go to bench/results/.",
+            "",
+            "benchmarks:",
+            *rows,
+            "",
+            "`python -m bench NAME --help` shows a benchmark's options and their defaults.",
+        ]
+    )
+
+
 def main(argv: list[str]) -> int:
-    if argv and not argv[0].startswith("-"):
+    if argv and argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if argv and argv[0].startswith("-"):
+        print(f"unknown option {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    if argv:
         name, options = argv[0], argv[1:]
         if name not in BENCHMARKS:
             choices = ", ".join(BENCHMARKS)

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from bench.support import save
+from bench.support import arguments, save
 from tests.support.processes import DevDbProcess
 
 DOCS = 20_000
@@ -130,7 +130,8 @@ async def retrying(fn: Any, n: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Takes no options."""
+    """Takes no options but --help."""
+    arguments("devdb", __doc__).parse_args(argv)
     devdb = DevDbProcess().start()
     try:
         result: dict[str, Any] = asyncio.run(measure(devdb.url))

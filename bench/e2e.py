@@ -6,12 +6,18 @@ commands/s accepted; API latency; commit→publish (a subscriber's receipt of th
 its `occurred_at`) and commit→consume (the consumer's inbox entry against the same); the relay's
 drain of a backlog; peak RSS of every process; and, in the same run, the ratios the outbox and
 relay issues ask for. Results: a table on stdout, JSON and a PNG plot under bench/results/.
+
+A warm-up at the same rate comes first and is not measured (pools, caches, first pages). The
+plot shades the load generator's own garbage-collection pauses: a pause of this process delays
+its clock readings of API latency and of commit→publish alike (a spike in both at once), while
+commit→consume is timed by the consumer (its inbox entry), so a spike it lacks is ours.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import inspect
 import json
 import random
@@ -28,10 +34,11 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from bench.stack import Stack
-from bench.support import RESULTS, percentile, save
+from bench.support import RESULTS, arguments, percentile, save
 from tests.support.auth import admin_headers
 
 PRODUCTS = 20
+PAUSE_SHOWN = 0.01  # seconds: the load generator's GC pauses the plot shades
 
 
 @dataclass
@@ -64,7 +71,30 @@ class Tap:
 
 
 @dataclass
+class GcPauses:
+    """This process's garbage collections (start, seconds, generation) while installed."""
+
+    pauses: list[tuple[float, float, int]] = field(default_factory=list)
+    _began: float = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.monotonic()
+        else:
+            took = time.monotonic() - self._began
+            self.pauses.append((self._began, took, int(info["generation"])))
+
+
+@dataclass
 class Load:
+    started: float = 0.0  # time.monotonic() of the first request
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (t since start, s)
     statuses: dict[int, int] = field(default_factory=dict)
     order_ids: list[str] = field(default_factory=list)
@@ -100,7 +130,7 @@ async def drive(
 ) -> Load:
     load = Load()
     slots = asyncio.Semaphore(concurrency)
-    start = time.monotonic()
+    start = load.started = time.monotonic()
 
     async def one(n: int) -> None:
         async with slots:
@@ -168,15 +198,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ) as mongo,
         ):
             products = await seed(http)
-            load = await drive(
+            await drive(
                 http,
                 products,
                 rate=args.rate,
                 concurrency=args.concurrency,
-                duration=args.duration,
+                duration=args.warmup,
                 rng=rng,
-                label="steady",
+                label="warm-up",
             )
+            # What the warm-up left is frozen: the steady phase's collections walk only new
+            # objects (the same as the dev database does, devdb/heap.py).
+            gc.collect()
+            gc.freeze()
+            with GcPauses() as collections:
+                load = await drive(
+                    http,
+                    products,
+                    rate=args.rate,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                    rng=rng,
+                    label="steady",
+                )
             placed = await placed_events(mongo, env["MONGODB_DB"], load.order_ids)
             await wait_for(
                 lambda: all(i in tap.arrivals for i in placed),
@@ -203,10 +247,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     publish = [tap.arrivals[i][1] - placed[i] for i in placed]
     consume = [consumed[i] - placed[i] for i in placed]
     api = [latency for _, latency in load.latencies]
+    first = min(placed.values())
     return {
         "rate": args.rate,
         "concurrency": args.concurrency,
         "duration_s": args.duration,
+        "warmup_s": args.warmup,
         "seed": args.seed,
         "statuses": load.statuses,
         "commands_per_s": load.statuses.get(201, 0) / args.duration,
@@ -218,10 +264,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "series": {
             "api": load.latencies,
             "publish": sorted(
-                (placed[i] - min(placed.values()), publish_latency)
-                for i, publish_latency in zip(placed, publish, strict=True)
+                (placed[i] - first, latency) for i, latency in zip(placed, publish, strict=True)
+            ),
+            "consume": sorted(
+                (placed[i] - first, latency) for i, latency in zip(placed, consume, strict=True)
             ),
         },
+        # (seconds into the steady phase, seconds paused, generation) of the load generator.
+        "generator_gc_pauses": [
+            (began - load.started, took, generation)
+            for began, took, generation in collections.pauses
+        ],
     }
 
 
@@ -298,10 +351,23 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(9, 4.5))
-    for name, label in (("api", "API latency (POST /orders)"), ("publish", "commit → publish")):
+    for name, label in (
+        ("api", "API latency (POST /orders)"),
+        ("publish", "commit → publish"),
+        ("consume", "commit → consume (timed by the consumer)"),
+    ):
         series = result["series"][name]
         axes.scatter([t for t, _ in series], [v * 1000 for _, v in series], s=4, label=label)
-    axes.set_xlabel("seconds into the run")
+    shown = [p for p in result["generator_gc_pauses"] if p[1] >= PAUSE_SHOWN]
+    for n, (began, took, _) in enumerate(shown):
+        axes.axvspan(
+            began,
+            began + max(took, 0.05),
+            color="grey",
+            alpha=0.3,
+            label=f"load generator GC pause ≥ {PAUSE_SHOWN * 1000:.0f} ms" if n == 0 else None,
+        )
+    axes.set_xlabel(f"seconds into the steady load (after a {result['warmup_s']:g} s warm-up)")
     axes.set_ylabel("latency (ms)")
     axes.set_yscale("log")
     axes.set_title(f"boundbox at {result['rate']:g} orders/s, concurrency {result['concurrency']}")
@@ -315,6 +381,7 @@ def table(result: dict[str, Any]) -> str:
         return f"  {name:26} p50 {p['p50']:7.1f}  p95 {p['p95']:7.1f}  p99 {p['p99']:7.1f} ms"
 
     rss = ", ".join(f"{k} {v:.0f}" for k, v in result["peak_rss_mib"].items())
+    pauses = [took for _, took, _ in result["generator_gc_pauses"] if took >= PAUSE_SHOWN]
     return "\n".join(
         [
             f"boundbox end to end: {result['rate']:g} orders/s offered, concurrency "
@@ -325,18 +392,23 @@ def table(result: dict[str, Any]) -> str:
             row("commit → publish", result["commit_to_publish_ms"]),
             row("commit → consume", result["commit_to_consume_ms"]),
             f"  relay drain                {result['relay_drain_events_per_s']:7.1f} events/s",
+            f"  load generator GC pauses   {len(pauses):7d} ≥ {PAUSE_SHOWN * 1000:.0f} ms"
+            + (f", longest {max(pauses) * 1000:.0f} ms (shaded on the plot)" if pauses else ""),
             f"  peak RSS (MiB)             {rss}",
         ]
     )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m bench e2e")
+    parser = arguments("e2e", __doc__)
     parser.add_argument("--rate", type=float, default=50, help="orders offered per second")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight, at most")
     parser.add_argument("--duration", type=float, default=20, help="seconds of steady load")
+    parser.add_argument(
+        "--warmup", type=float, default=3, help="seconds of the same load before, not measured"
+    )
     parser.add_argument("--backlog", type=int, default=2000, help="orders in the drain backlog")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="seed of the orders' random items")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     path = save("e2e", result)

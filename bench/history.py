@@ -313,6 +313,7 @@ def cpu_total(side: Side) -> float:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="python -m bench history",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="The relay's drain with an empty outbox and with a long published history.",
     )
     parser.add_argument(

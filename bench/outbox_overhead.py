@@ -16,7 +16,7 @@ from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient, ReturnDocument
 
 import outbox
-from bench.support import median, mongodb, save
+from bench.support import arguments, median, mongodb, save
 from outbox import OutboxEvent, OutboxStream
 from outbox.events import partition_of
 
@@ -107,7 +107,8 @@ async def measure(url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Takes no options."""
+    """Takes no options but --help."""
+    arguments("outbox", __doc__).parse_args(argv)
     with mongodb() as url:
         result = asyncio.run(measure(url))
     path = save("outbox-overhead", result)

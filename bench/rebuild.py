@@ -10,7 +10,6 @@ that read in the same round (the machine is shared: only the ratio travels).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import random
@@ -20,7 +19,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from bench.support import median, mongodb, save
+from bench.support import arguments, median, mongodb, save
 from boundbox.settings import Settings
 from outbox.consumer import Progress, replay
 from services.sales.figures import expected_figures, stored_figures
@@ -88,7 +87,7 @@ async def measure(url: str, events: int, rounds: int, chunk: int) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m bench rebuild", description=__doc__)
+    parser = arguments("rebuild", __doc__)
     parser.add_argument("--events", type=int, default=100_000, help="history size (events)")
     parser.add_argument("--rounds", type=int, default=2, help="rebuilds, one after the other")
     parser.add_argument("--chunk", type=int, default=CHUNK_SIZE, help="events per transaction")

@@ -33,7 +33,7 @@ from pymongo import AsyncMongoClient
 
 import outbox
 from bench import cpu
-from bench.support import median, mongodb, percentile, save
+from bench.support import arguments, median, mongodb, percentile, save
 from boundbox import runtime
 from boundbox.settings import Settings
 from outbox.events import partition_of
@@ -355,7 +355,8 @@ async def measure(url: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Takes no options."""
+    """Takes no options but --help."""
+    arguments("relay", __doc__).parse_args(argv)
     with mongodb() as url:
         result = runtime.run(measure(url))
     path = save("relay", result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
@@ -12,6 +13,17 @@ from typing import Any
 from tests.support.processes import mongodb_under_test
 
 RESULTS = Path(__file__).with_name("results")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default after its help; the description's own line breaks kept."""
+
+
+def arguments(name: str, description: str | None) -> argparse.ArgumentParser:
+    """The parser of `python -m bench NAME`: `--help` describes it and shows the defaults."""
+    return argparse.ArgumentParser(
+        prog=f"python -m bench {name}", description=description, formatter_class=HelpFormatter
+    )
 
 
 mongodb = mongodb_under_test
