@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
+from boundbox import telemetry
 from boundbox.redact import redact_urls
 from boundbox.settings import Settings
 
@@ -125,6 +126,10 @@ def variables(command: str) -> list[tuple[str, str]]:
 def epilog(command: str) -> str:
     """The `--help` epilog of `command`: one variable and its default a line."""
     rows = variables(command)
-    width = max(len(name) for name, _ in rows)
+    traces = telemetry.help_rows(command)
+    width = max(len(name) for name, _ in (*rows, *traces))
     lines = [f"  {name.ljust(width)}  {default}" for name, default in rows]
+    if traces:
+        lines += ["Traces (OpenTelemetry, README: Traces):"]
+        lines += [f"  {name.ljust(width)}  {default}" for name, default in traces]
     return "\n".join(["Environment variables (or .env) and their defaults:", *lines])

@@ -17,18 +17,39 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from opentelemetry import trace
 
 from boundbox.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from opentelemetry.sdk.trace import TracerProvider
 
 ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 SPANS_FILE = "BOUNDBOX_TRACES_FILE"
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"  # probes and scrapes: no trace each
 """Paths the HTTP instrumentation leaves out unless OTEL_PYTHON_FASTAPI_EXCLUDED_URLS says."""
+
+SERVICE_NAMES = {
+    "api": "boundbox-api",
+    "relay": "boundbox-relay",
+    "consume": "boundbox-sales",
+    "dev": "boundbox-api, boundbox-relay, boundbox-sales",
+}
+"""Each command's default OTEL_SERVICE_NAME (for `--help`)."""
+
+
+def help_rows(command: str) -> list[tuple[str, str]]:
+    """(VARIABLE, default) of the OTEL_* variables `command` reads; none if it never traces."""
+    if command not in SERVICE_NAMES:
+        return []
+    return [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "empty: tracing off (needs the otel extra)"),
+        ("OTEL_SERVICE_NAME", SERVICE_NAMES[command]),
+        ("OTEL_SDK_DISABLED", "false"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
+    ]
+
 
 _lock = threading.Lock()
 _configured: dict[str, TracerProvider | None] = {}

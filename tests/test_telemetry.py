@@ -119,3 +119,13 @@ def test_trace_ids_are_read_from_valid_traceparents_only() -> None:
     for invalid in (None, "", "garbage", 42, "00-" + "0" * 32 + "-b7ad6b7169203331-01"):
         assert trace_id_of(invalid) is None
     assert context_of(None) == {}
+
+
+@pytest.mark.parametrize("command", ["api", "relay", "consume", "dev"])
+def test_the_help_of_a_traced_command_names_the_otel_variables(command: str) -> None:
+    from boundbox.envhelp import epilog
+
+    text = epilog(command)
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in text and "OTEL_SDK_DISABLED" in text
+    assert telemetry.SERVICE_NAMES[command] in text
+    assert "OTEL_" not in epilog("audit")

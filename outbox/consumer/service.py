@@ -11,13 +11,13 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from beanie import Document, init_beanie
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
@@ -62,6 +62,8 @@ class Service:
     port: int
     routers: Sequence[APIRouter] = ()
     after_commit: AfterCommit | None = None
+    instrument_app: Callable[[FastAPI], None] | None = None
+    """Called with the HTTP app before it serves (the process's tracing of requests)."""
 
 
 def kill_after_commit_hook() -> AfterCommit | None:
@@ -95,6 +97,8 @@ async def serve(service: Service, stopping: asyncio.Event) -> None:
     app = create_app(
         title=f"boundbox consumer {name}", metrics=metrics, health=health, routers=service.routers
     )
+    if service.instrument_app is not None:
+        service.instrument_app(app)
     http = HttpServer(app, host=service.host, port=service.port)
     await http.start()
     log.info("consumer %s serving http://%s:%d", name, service.host, service.port)

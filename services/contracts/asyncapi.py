@@ -33,7 +33,10 @@ EVENT_ID = {
 TRACEPARENT = {
     "type": "string",
     "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
-    "description": "W3C trace context of the request that recorded the event.",
+    "description": (
+        "W3C trace context: of the relay's publish span when the relay traces, else of the"
+        " span (or request) that recorded the event."
+    ),
 }
 CAUSATION_ID = {"type": "string", "description": "The id of what caused the event."}
 OCCURRED_AT = {

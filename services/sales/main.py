@@ -69,6 +69,7 @@ def build(
         port=settings.consumer_port,
         routers=[sales_router(authenticator)],
         after_commit=kill_after_commit_hook(),
+        instrument_app=telemetry.instrument_app,
     )
 
 

@@ -93,6 +93,8 @@ async def test_a_command_is_one_trace_from_the_request_to_the_consumer(
     assert {s["service"] for s in api_spans} == {"boundbox-api"}
     assert {s["service"] for s in relay_spans} == {"boundbox-relay"}
     assert {s["service"] for s in sales_spans} == {"boundbox-sales"}
+    probes = [s for s in (*api_spans, *sales_spans) if s["name"].startswith("GET /")]
+    assert not probes, probes  # /readyz, /healthz, /metrics: no span
 
     # The API: the request's server span continues the caller's trace; its MongoDB commands
     # (the transaction: versions, the order, the outbox, the commit) are its children.
