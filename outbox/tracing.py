@@ -6,6 +6,8 @@ of the API: nothing is recorded, and the `traceparent` an event carries is the c
 
 from __future__ import annotations
 
+import time
+
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
@@ -15,6 +17,25 @@ from outbox.context import EventHeaders
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 TRACEPARENT = "traceparent"
+
+
+def tracing_off() -> bool:
+    """No SDK is installed in this process: per-message spans are skipped outright.
+
+    Even the no-op API's calls cost tens of microseconds a message, which a relay's throughput
+    feels; asking the API for its provider costs microseconds too, so the answer is kept for
+    a second while off, and for good once on (a provider, once set, stays).
+    """
+    global _off, _next_check
+    if _off:
+        now = time.monotonic()
+        if now >= _next_check:
+            _off = isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+            _next_check = now + 1.0
+    return _off
+
+
+_off, _next_check = True, 0.0
 
 
 def context_of(traceparent: object) -> Context:

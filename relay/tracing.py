@@ -11,13 +11,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from outbox.tracing import TRACEPARENT, context_of, trace_id_of, traceparent_of
+from outbox.tracing import TRACEPARENT, context_of, trace_id_of, traceparent_of, tracing_off
 from relay.messages import Outgoing
 
 _tracer = trace.get_tracer("boundbox.relay")
@@ -44,12 +44,18 @@ def event_attributes(outgoing: Outgoing, *, exchange: str) -> dict[str, str | in
     return attributes
 
 
-@contextmanager
-def publishing(outgoing: Outgoing, *, exchange: str) -> Iterator[Outgoing]:
-    """Spans the publish of `outgoing` (confirm included); yields the message to send.
+def publishing(outgoing: Outgoing, *, exchange: str) -> AbstractContextManager[Outgoing]:
+    """Spans the publish of `outgoing` (confirm included); gives the message to send.
 
     An exception leaving the block marks the span as failed, and is raised on.
     """
+    if tracing_off():
+        return nullcontext(outgoing)
+    return _publishing(outgoing, exchange=exchange)
+
+
+@contextmanager
+def _publishing(outgoing: Outgoing, *, exchange: str) -> Iterator[Outgoing]:
     stored = (outgoing.properties.headers or {}).get(TRACEPARENT)
     with _tracer.start_as_current_span(
         f"publish {exchange}",

@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from outbox.tracing import TRACEPARENT, context_of, trace_id_of
+from outbox.tracing import TRACEPARENT, context_of, trace_id_of, tracing_off
 
 _tracer = trace.get_tracer("boundbox.consumer")
 
@@ -48,6 +48,9 @@ def _attributes(message: AbstractIncomingMessage, consumer: str) -> dict[str, st
 @contextmanager
 def applying(message: AbstractIncomingMessage, *, consumer: str) -> Iterator[Span]:
     """The span of `consumer`'s handling of `message`, current inside the block."""
+    if tracing_off():
+        yield trace.INVALID_SPAN
+        return
     with _tracer.start_as_current_span(
         f"apply {consumer}",
         context=context_of((message.headers or {}).get(TRACEPARENT)),
