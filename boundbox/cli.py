@@ -49,7 +49,7 @@ def listen_or_fail(variable: str, host: str, port: int) -> None:
         raise fail(taken)
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("devdb"))
 def devdb(
     port: Annotated[int | None, typer.Option(help="Port (default: DEVDB_PORT, 27017).")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -304,7 +304,7 @@ def audit(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("asyncapi"))
 def asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the events (what GET /asyncapi.json serves).
 
@@ -322,7 +322,7 @@ def asyncapi() -> None:
 MAX_TOKEN_TTL = 30 * 24 * 3600
 
 
-@app.command()
+@app.command(epilog=envhelp.epilog("token"))
 def token(
     sub: Annotated[str, typer.Option(help="The subject: the customer or caller's name.")],
     scope: Annotated[

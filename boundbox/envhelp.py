@@ -95,6 +95,9 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "outbox retry-failed": (*_DATABASE, "relay_retention_seconds"),
     "audit": (*_DATABASE, "sales_db", "amqp_url", "archive_queue"),
     "archive migrate": _ARCHIVE,
+    "devdb": ("devdb_port", "devdb_data_dir"),
+    "asyncapi": ("exchange_name", "relay_amqp_url", "amqp_url"),
+    "token": ("auth_secret", "auth_issuer", "auth_audience"),
 }
 """Every command's fields but LOG_LEVEL, which all of them read."""
 

@@ -33,6 +33,9 @@ COMMANDS = {
     "outbox retry-failed": ["outbox", "retry-failed"],
     "audit": ["audit"],
     "archive migrate": ["archive", "migrate"],
+    "devdb": ["devdb"],
+    "asyncapi": ["asyncapi"],
+    "token": ["token", "--sub", "alice", "--scope", "orders:read"],
 }
 
 BAD_MONGODB_URLS = [
@@ -138,6 +141,7 @@ SOURCES = {
     "relay": ["relay"],
     "consume": ["services/sales", "services/security"],
     "audit": ["boundbox/audit.py"],
+    "asyncapi": ["services/api/asyncapi.py"],
 }
 PROPERTIES = {
     "relay_broker_url": ("relay_amqp_url", "amqp_url"),
