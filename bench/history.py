@@ -287,6 +287,7 @@ def result(
         "drain_full_per_s": median(full.drains),
         "drain_ratio": median(full.drains) / median(empty.drains),
         "drain_ratios_by_round": pairs,
+        "drain_ratio_median_of_rounds": median(pairs),
         "drains_empty": empty.drains,
         "drains_full": full.drains,
         "cpu_us_per_event_empty": cpu_medians(empty),
@@ -334,7 +335,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"  drain, full history                 : {outcome['drain_full_per_s']:8.0f} events/s\n"
         f"  full / empty                        : {outcome['drain_ratio']:8.2f}  "
         f"(target >= {TARGET_RATIO}; rounds: "
-        f"{', '.join(f'{r:.2f}' for r in outcome['drain_ratios_by_round'])})\n"
+        f"{', '.join(f'{r:.2f}' for r in outcome['drain_ratios_by_round'])}, "
+        f"their median {outcome['drain_ratio_median_of_rounds']:.2f})\n"
         f"{cpu_line(outcome)}"
         f"  events_of, 5 events, empty / full   : {outcome['events_of_empty_ms']:6.2f} / "
         f"{outcome['events_of_full_ms']:6.2f} ms (ratio {outcome['events_of_ratio']:.2f})\n"
