@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aio_pika.abc import AbstractRobustChannel
 from pymongo import AsyncMongoClient
 
 from boundbox.telemetry import SPANS_FILE
+from tests.consumer.messages import event_message, publish
 from tests.e2e.test_sales_e2e import spawn, stop, wait_http
 from tests.sales.conftest import StartSales
 from tests.support.auth import admin_headers
 from tests.support.processes import eventually
 
 INCOMING = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+POISON_PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 type Span = dict[str, Any]
 
@@ -40,6 +43,7 @@ async def test_a_command_is_one_trace_from_the_request_to_the_consumer(
     start_sales: StartSales,
     shop_env: dict[str, str],
     mongo_client: AsyncMongoClient[dict[str, Any]],
+    channel: AbstractRobustChannel,
     tmp_path: Path,
 ) -> None:
     files = {name: tmp_path / f"{name}.jsonl" for name in ("api", "relay", "sales")}
@@ -83,6 +87,19 @@ async def test_a_command_is_one_trace_from_the_request_to_the_consumer(
             return applied()
 
         await eventually(order_applied, within=30, interval=0.1)
+
+        # A message the consumer refuses: its span says so, in the sender's trace.
+        poison = event_message("order.placed", {"not": "an order"})
+        poison.headers["traceparent"] = POISON_PARENT
+        await publish(channel, shop_env["EXCHANGE_NAME"], "order.placed", poison)
+
+        async def refused() -> bool:
+            return any(
+                s["attributes"].get("messaging.message.id") == poison.message_id
+                for s in spans(files["sales"])
+            )
+
+        await eventually(refused, within=30, interval=0.1)
     finally:
         assert stop(relay) == 0
         stop(api)
@@ -114,11 +131,11 @@ async def test_a_command_is_one_trace_from_the_request_to_the_consumer(
         "order.placed",
         "product.stock_reserved",
     }
-    for publish in publishes:
-        assert publish["kind"] == "PRODUCER" and publish["status"] != "ERROR"
-        assert publish["parent_span_id"] == request["span_id"]
-        assert publish["attributes"]["messaging.system"] == "rabbitmq"
-        assert publish["attributes"]["messaging.destination.name"] == shop_env["EXCHANGE_NAME"]
+    for sent in publishes:
+        assert sent["kind"] == "PRODUCER" and sent["status"] != "ERROR"
+        assert sent["parent_span_id"] == request["span_id"]
+        assert sent["attributes"]["messaging.system"] == "rabbitmq"
+        assert sent["attributes"]["messaging.destination.name"] == shop_env["EXCHANGE_NAME"]
     placed = one(
         [s for s in publishes if s["attributes"]["boundbox.event.type"] == "order.placed"],
         "publish order.placed",
@@ -148,5 +165,18 @@ async def test_a_command_is_one_trace_from_the_request_to_the_consumer(
     # Every message the consumer applied was published in its trace.
     by_id = {s["span_id"]: s for s in relay_spans}
     for span in sales_spans:
-        if span["kind"] == "CONSUMER":
+        if span["kind"] == "CONSUMER" and span["status"] != "ERROR":
             assert by_id[span["parent_span_id"]]["trace_id"] == span["trace_id"]
+
+    # The refused message: dead-lettered, an error, a child of the context it carried.
+    refused = one(
+        [
+            s
+            for s in sales_spans
+            if s["attributes"].get("messaging.message.id") == poison.message_id
+        ],
+        "apply poison",
+    )
+    assert refused["attributes"]["boundbox.consumer.outcome"] == "dead_lettered"
+    assert refused["status"] == "ERROR"
+    assert (refused["trace_id"], refused["parent_span_id"]) == tuple(POISON_PARENT.split("-")[1:3])
