@@ -129,3 +129,41 @@ def test_the_help_of_a_traced_command_names_the_otel_variables(command: str) -> 
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in text and "OTEL_SDK_DISABLED" in text
     assert telemetry.SERVICE_NAMES[command] in text
     assert "OTEL_" not in epilog("audit")
+
+
+def test_spans_go_to_the_otlp_endpoint_over_http() -> None:
+    """What a collector (Jaeger, the OpenTelemetry Collector) receives: protobuf on /v1/traces."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Collector) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+            environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+            with pytest.MonkeyPatch.context() as patch:  # the exporter reads it itself
+                patch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+                provider = telemetry.provider_from("boundbox-api", environ)
+                assert provider is not None
+                with provider.get_tracer("test").start_as_current_span("POST /orders"):
+                    pass
+                provider.shutdown()  # flushes the batch
+        finally:
+            server.shutdown()
+    [(path, content_type, body)] = received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    assert b"POST /orders" in body and b"boundbox-api" in body
