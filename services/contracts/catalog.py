@@ -44,26 +44,23 @@ class ProductRestockedPayload(BaseModel):
     stock: Stock
 
 
-class ProductStockReservedPayload(BaseModel):
+class OrderStockChangePayload(BaseModel):
+    """An order took or gave back `quantity` units; `stock` is the stock after it."""
+
+    model_config = PAYLOAD
+
+    product_id: Id
+    order_id: Id
+    quantity: Units
+    stock: Stock
+
+
+class ProductStockReservedPayload(OrderStockChangePayload):
     """An order took `quantity` units; `stock` is what is left."""
 
-    model_config = PAYLOAD
 
-    product_id: Id
-    order_id: Id
-    quantity: Units
-    stock: Stock
-
-
-class ProductStockReleasedPayload(BaseModel):
+class ProductStockReleasedPayload(OrderStockChangePayload):
     """A cancelled order gave its `quantity` units back; `stock` is the stock after it."""
-
-    model_config = PAYLOAD
-
-    product_id: Id
-    order_id: Id
-    quantity: Units
-    stock: Stock
 
 
 class ProductStockCappedPayload(BaseModel):

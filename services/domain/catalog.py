@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from services.contracts import catalog as contract
 from services.contracts import fields
@@ -110,18 +110,18 @@ class ProductRestocked(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProductStockReserved(DomainEvent):
-    """An order took `quantity` units of the product (all its lines for this product)."""
+class OrderStockChange(DomainEvent):
+    """Units of the product an order took or gave back; `stock` is the stock after it."""
 
     aggregate_type = "product"
-    name = "stock_reserved"
+    model: ClassVar[type[contract.OrderStockChangePayload]]
 
     order_id: str
     quantity: int
     stock: int
 
     def payload(self) -> dict[str, Any]:
-        return contract.ProductStockReservedPayload(
+        return self.model(
             product_id=self.aggregate_id,
             order_id=self.order_id,
             quantity=self.quantity,
@@ -130,23 +130,19 @@ class ProductStockReserved(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProductStockReleased(DomainEvent):
+class ProductStockReserved(OrderStockChange):
+    """An order took `quantity` units of the product (all its lines for this product)."""
+
+    name = "stock_reserved"
+    model = contract.ProductStockReservedPayload
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductStockReleased(OrderStockChange):
     """A cancelled order gave its `quantity` units of the product back to stock."""
 
-    aggregate_type = "product"
     name = "stock_released"
-
-    order_id: str
-    quantity: int
-    stock: int
-
-    def payload(self) -> dict[str, Any]:
-        return contract.ProductStockReleasedPayload(
-            product_id=self.aggregate_id,
-            order_id=self.order_id,
-            quantity=self.quantity,
-            stock=self.stock,
-        ).model_dump(mode="json")
+    model = contract.ProductStockReleasedPayload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.contracts import catalog as catalog_contract
 from services.contracts import orders as orders_contract
-from services.domain.aggregate import Aggregate
+from services.domain.aggregate import Aggregate, DomainEvent
 from services.domain.catalog import Category, Product
 from services.domain.errors import DomainError
 from services.domain.orders import Order, OrderLine, OrderStatus
@@ -156,3 +156,16 @@ def fold(aggregate_type: str, events: Iterable[RecordedEvent]) -> Aggregate:
     if state is None:
         raise HistoryError(f"{aggregate_type}: no events")
     return state
+
+
+def event_types() -> set[str]:
+    """Every `<aggregate_type>.<name>` the domain can record: one per concrete DomainEvent."""
+
+    def subclasses(cls: type[Any]) -> list[type[Any]]:
+        return [sub for direct in cls.__subclasses__() for sub in [direct, *subclasses(direct)]]
+
+    return {
+        f"{cls.aggregate_type}.{cls.name}"
+        for cls in subclasses(DomainEvent)
+        if isinstance(getattr(cls, "name", None), str)
+    }

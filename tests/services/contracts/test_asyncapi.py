@@ -15,7 +15,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from services.contracts import PAYLOADS
 from services.contracts.asyncapi import aggregate_of, document
-from services.domain.aggregate import DomainEvent
+from services.domain.history import event_types
 from tests.services.contracts.asyncapi_structure import ASYNCAPI_3
 
 DOCUMENT = document(exchange="boundbox.events", user_id="relay", version="0.1.0")
@@ -34,11 +34,7 @@ LATER_KEYWORDS = {
 
 def emitted() -> dict[str, str]:
     """Every event type the domain can emit → its aggregate type."""
-
-    def subclasses(cls: type[DomainEvent]) -> list[type[DomainEvent]]:
-        return [sub for direct in cls.__subclasses__() for sub in [direct, *subclasses(direct)]]
-
-    return {f"{c.aggregate_type}.{c.name}": c.aggregate_type for c in subclasses(DomainEvent)}
+    return {event_type: event_type.split(".")[0] for event_type in event_types()}
 
 
 def refs(node: Any) -> Iterator[str]:
