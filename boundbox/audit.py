@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 import outbox
+from boundbox import runtime
 from boundbox.errors import BoundboxError
 from boundbox.settings import Settings
 from outbox.consumer.progress import Progress
@@ -28,13 +29,7 @@ async def run(
     settings: Settings, *, out: TextIO, err: TextIO, as_json: bool, archive: bool, sales: bool
 ) -> int:
     """Prints one line per mismatch and a summary (or one JSON document); 0 when all agree."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        settings.mongodb_url,
-        uuidRepresentation="standard",
-        tz_aware=True,
-        appname="boundbox-audit",
-        serverSelectionTimeoutMS=5_000,
-    )
+    client = runtime.mongo_client(settings.mongodb_url, appname="boundbox-audit")
     try:
         report = await _audit(settings, client, err, archive=archive, sales=sales)
     except PyMongoError as e:

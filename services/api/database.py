@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
 import outbox
+from boundbox import runtime
 from boundbox.errors import BoundboxError
 from boundbox.settings import Settings
 from services.store import DOCUMENT_MODELS
@@ -94,12 +95,10 @@ async def connect(
     settings: Settings, *, server_selection_timeout_ms: int
 ) -> AsyncIterator[Database]:
     """The database of `settings`, for the lifetime of the block (the app's lifespan)."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+    client = runtime.mongo_client(
         settings.mongodb_url,
-        uuidRepresentation="standard",
-        tz_aware=True,
-        serverSelectionTimeoutMS=server_selection_timeout_ms,
         appname=APP_NAME,
+        server_selection_timeout_ms=server_selection_timeout_ms,
     )
     database = Database(client, settings.mongodb_db)
     try:

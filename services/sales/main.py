@@ -83,14 +83,8 @@ def authenticator_of(settings: Settings) -> Authenticator:
 
 async def main(settings: Settings, authenticator: Authenticator) -> int:
     stopping = stop_on_signals()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        settings.mongodb_url,
-        uuidRepresentation="standard",
-        tz_aware=True,
-        appname="boundbox-sales",
-        # An outage shows within seconds (logs, /readyz); the message in hand is retried.
-        serverSelectionTimeoutMS=5_000,
-    )
+    # An outage shows within seconds (logs, /readyz); the message in hand is retried.
+    client = runtime.mongo_client(settings.mongodb_url, appname="boundbox-sales")
     try:
         await serve(build(settings, client, authenticator), stopping)
     except ConsumerError as e:

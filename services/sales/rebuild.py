@@ -85,13 +85,7 @@ async def rebuild(
 
 
 async def main(settings: Settings, out: TextIO) -> None:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        settings.mongodb_url,
-        uuidRepresentation="standard",
-        tz_aware=True,
-        appname="boundbox-sales-rebuild",
-        serverSelectionTimeoutMS=5_000,
-    )
+    client = runtime.mongo_client(settings.mongodb_url, appname="boundbox-sales-rebuild")
     try:
         summary = await rebuild(settings, client)
     finally:
