@@ -8,6 +8,7 @@ import re
 import signal
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -172,8 +173,15 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
 
 
 @pytest.fixture
-def no_mongodb_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MONGODB_URL", raising=False)  # also undoes what dev_database_url sets
+def no_mongodb_url() -> Iterator[None]:
+    """No MONGODB_URL during the test; afterwards, the caller's (dev_database_url sets one)."""
+    before = os.environ.pop("MONGODB_URL", None)
+    try:
+        yield
+    finally:
+        os.environ.pop("MONGODB_URL", None)
+        if before is not None:
+            os.environ["MONGODB_URL"] = before
 
 
 @pytest.mark.usefixtures("no_mongodb_url")
