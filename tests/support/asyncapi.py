@@ -45,17 +45,6 @@ def amqp_properties(properties: Basic.Properties) -> dict[str, Any]:
 def received_properties(message: AbstractIncomingMessage) -> dict[str, Any]:
     """A delivered message's properties as the document names them; the headers a stream adds
     on delivery (`x-stream-offset`) are the broker's, not the publisher's, and are left out."""
-    named = {
-        "message_id": message.message_id,
-        "type": message.type,
-        "content_type": message.content_type,
-        "delivery_mode": int(message.delivery_mode) if message.delivery_mode else None,
-        "timestamp": calendar.timegm(message.timestamp.utctimetuple())
-        if message.timestamp
-        else None,
-        "correlation_id": message.correlation_id,
-        "app_id": message.app_id,
-        "user_id": message.user_id,
-        "headers": {k: v for k, v in message.headers.items() if not k.startswith("x-stream")},
-    }
-    return {name: value for name, value in named.items() if value is not None}
+    named = amqp_properties(message.properties)
+    named["headers"] = {k: v for k, v in message.headers.items() if not k.startswith("x-stream")}
+    return named
