@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 from bson import ObjectId
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.sales.documents import CUSTOMERS, PRODUCTS
 from tests.services import factories
 from tests.support.audit import audit
 from tests.support.processes import free_port
@@ -76,3 +78,27 @@ async def test_an_unreachable_database_is_one_line_and_exit_2(
     [line] = [line for line in err.splitlines() if line.startswith("boundbox:")]
     assert line.startswith("boundbox: audit: cannot read MongoDB: ")
     assert "Traceback" not in err
+
+
+async def test_a_stored_projection_off_by_one_is_its_line(
+    client: httpx.AsyncClient,
+    database: AsyncDatabase[dict[str, Any]],
+    mongodb_url: str,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    mug = await factories.product(client, price="2.50")
+    await factories.order(client, (mug["id"], 2), customer="ada")
+    sales = mongo_client[f"{database.name}_sales"]
+    await sales[PRODUCTS].insert_one({"_id": mug["id"], "units_sold": 3, "revenue_cents": 500})
+    await sales[CUSTOMERS].insert_one(
+        {"_id": "ada", "orders": 1, "placed": 1, "cancelled": 0, "spent_cents": 500}
+    )
+    try:
+        code, out, _ = await audit(env_of(mongodb_url, database) | {"SALES_DB": sales.name})
+    finally:
+        await mongo_client.drop_database(sales.name)
+
+    assert code == 1
+    assert out.splitlines()[:-1] == [
+        f"sales product {mug['id']}: units_sold: stored 3, from events 2"
+    ]
