@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft7Validator, Draft202012Validator
+from jsonschema import Draft7Validator
 
 from services.contracts import PAYLOADS
 from services.contracts.asyncapi import aggregate_of, document
 from services.domain.history import event_types
-from tests.services.contracts.asyncapi_structure import ASYNCAPI_3
 
 DOCUMENT = document(exchange="boundbox.events", user_id="relay", version="0.1.0")
 # Keywords of JSON Schema after draft-07: AsyncAPI's Schema Object is a draft-07 superset.
@@ -56,14 +55,22 @@ def resolve(pointer: str) -> Any:
     return node
 
 
-def test_the_document_has_the_structure_asyncapi_3_requires() -> None:
-    Draft202012Validator.check_schema(ASYNCAPI_3)
-    errors = [
-        f"{e.json_path}: {e.message}"
-        for e in Draft202012Validator(ASYNCAPI_3).iter_errors(DOCUMENT)
-    ]
+OFFICIAL_SCHEMA = Path(__file__).parent / "schemas" / "asyncapi-3.0.0.json"
 
-    assert errors == []
+
+def test_the_document_validates_against_the_official_asyncapi_3_schema() -> None:
+    schema = json.loads(OFFICIAL_SCHEMA.read_text())
+    Draft7Validator.check_schema(schema)
+    validator = Draft7Validator(schema)
+
+    assert [f"{e.json_path}: {e.message}" for e in validator.iter_errors(DOCUMENT)] == []
+    # and the schema bites: a document without its info, or with an unknown field, is refused
+    assert not validator.is_valid({k: v for k, v in DOCUMENT.items() if k != "info"})
+    assert not validator.is_valid({**DOCUMENT, "exchange": "boundbox.events"})
+    operation = next(iter(DOCUMENT["operations"]))
+    wrong = json.loads(json.dumps(DOCUMENT))
+    wrong["operations"][operation]["action"] = "publish"  # AsyncAPI 2's word, not 3's
+    assert not validator.is_valid(wrong)
 
 
 def test_every_reference_resolves_and_operations_send_their_channels_messages() -> None:
