@@ -34,9 +34,12 @@ async def consume(
     and the queue's delivery limit dead-letters it in the end.
     """
     inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+    handing_back = False
 
     async def receive(message: AbstractIncomingMessage) -> None:
         inbox.put_nowait(message)
+        if handing_back:  # delivered while the loop was ending: straight back to the queue
+            await _requeue(inbox)
 
     tag = await queue.consume(receive)
     if consuming is not None:
@@ -59,6 +62,7 @@ async def consume(
     finally:
         if consuming is not None:
             consuming.clear()
+        handing_back = True
         with contextlib.suppress(*BROKER_ERRORS, asyncio.TimeoutError):
             await queue.cancel(tag, timeout=5)
         await _requeue(inbox)
