@@ -7,6 +7,8 @@ of the API: nothing is recorded, and the `traceparent` an event carries is the c
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -69,3 +71,27 @@ def stamped(headers: EventHeaders) -> EventHeaders:
     if traceparent is None or traceparent == headers.traceparent:
         return headers
     return headers.model_copy(update={"traceparent": traceparent})
+
+
+def message_attributes(
+    headers: Mapping[str, Any] | None,
+    *,
+    message_id: str | None,
+    correlation_id: str | None,
+    event_type: str | None,
+    body_size: int,
+) -> dict[str, str | int]:
+    """The attributes a span of one event's message shares on both sides of the broker:
+    the messaging semantic conventions and the aggregate the event belongs to."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "rabbitmq",
+        "messaging.message.id": message_id or "",
+        "messaging.message.conversation_id": correlation_id or "",
+        "messaging.message.body.size": body_size,
+        "boundbox.event.type": event_type or "",
+    }
+    for name in ("aggregate_type", "aggregate_id", "aggregate_version"):
+        value = (headers or {}).get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            attributes[f"boundbox.{name.replace('_', '.')}"] = value
+    return attributes

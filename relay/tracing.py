@@ -17,7 +17,14 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from outbox.tracing import TRACEPARENT, context_of, trace_id_of, traceparent_of, tracing_off
+from outbox.tracing import (
+    TRACEPARENT,
+    context_of,
+    message_attributes,
+    trace_id_of,
+    traceparent_of,
+    tracing_off,
+)
 from relay.messages import Outgoing
 
 _tracer = trace.get_tracer("boundbox.relay")
@@ -25,23 +32,19 @@ _tracer = trace.get_tracer("boundbox.relay")
 
 def event_attributes(outgoing: Outgoing, *, exchange: str) -> dict[str, str | int]:
     properties = outgoing.properties
-    headers = properties.headers or {}
-    attributes: dict[str, str | int] = {
-        "messaging.system": "rabbitmq",
+    return {
+        **message_attributes(
+            properties.headers,
+            message_id=properties.message_id,
+            correlation_id=properties.correlation_id,
+            event_type=properties.message_type,
+            body_size=len(outgoing.body),
+        ),
         "messaging.operation.type": "send",
         "messaging.operation.name": "publish",
         "messaging.destination.name": exchange,
         "messaging.rabbitmq.destination.routing_key": outgoing.routing_key,
-        "messaging.message.id": properties.message_id or "",
-        "messaging.message.conversation_id": properties.correlation_id or "",
-        "messaging.message.body.size": len(outgoing.body),
-        "boundbox.event.type": properties.message_type or "",
     }
-    for name in ("aggregate_type", "aggregate_id", "aggregate_version"):
-        value = headers.get(name)
-        if isinstance(value, str | int):
-            attributes[f"boundbox.{name.replace('_', '.')}"] = value
-    return attributes
 
 
 def publishing(outgoing: Outgoing, *, exchange: str) -> AbstractContextManager[Outgoing]:

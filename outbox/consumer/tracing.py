@@ -15,7 +15,13 @@ from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from outbox.tracing import TRACEPARENT, context_of, trace_id_of, tracing_off
+from outbox.tracing import (
+    TRACEPARENT,
+    context_of,
+    message_attributes,
+    trace_id_of,
+    tracing_off,
+)
 
 _tracer = trace.get_tracer("boundbox.consumer")
 
@@ -25,24 +31,20 @@ REQUEUED = "requeued"
 
 
 def _attributes(message: AbstractIncomingMessage, consumer: str) -> dict[str, str | int]:
-    headers = message.headers or {}
-    attributes: dict[str, str | int] = {
-        "messaging.system": "rabbitmq",
+    return {
+        **message_attributes(
+            message.headers,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            event_type=message.type,
+            body_size=len(message.body),
+        ),
         "messaging.operation.type": "process",
         "messaging.operation.name": "apply",
         "messaging.destination.name": message.exchange or "",
         "messaging.rabbitmq.destination.routing_key": message.routing_key or "",
         "messaging.consumer.group.name": consumer,
-        "messaging.message.id": message.message_id or "",
-        "messaging.message.conversation_id": message.correlation_id or "",
-        "messaging.message.body.size": len(message.body),
-        "boundbox.event.type": message.type or "",
     }
-    for name in ("aggregate_type", "aggregate_id", "aggregate_version"):
-        value = headers.get(name)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            attributes[f"boundbox.{name.replace('_', '.')}"] = value
-    return attributes
 
 
 @contextmanager
