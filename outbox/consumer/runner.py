@@ -61,9 +61,10 @@ async def run_consumer(
     """
     metrics.connected.labels(consumer.name).set_function(lambda: float(is_connected(connection)))
     try:
-        declared = await _open(connection, topology, prefetch, stopping)
-        if declared is None:
+        opened = await _open(connection, topology, prefetch, stopping)
+        if opened is None:
             return
+        channel, declared = opened
         log.info(
             "consumer %s reading %s (bound to %s on %s)",
             consumer.name,
@@ -81,7 +82,13 @@ async def run_consumer(
             after_commit=after_commit,
             trusted=trusted,
         )
-        await consume(declared.queue, worker, stopping, consuming)
+        try:
+            await consume(declared.queue, worker, stopping, consuming)
+        finally:
+            # Whatever the loop could not hand back (a subscription the broker had not cancelled
+            # yet, a delivery in flight) the broker requeues once the channel is closed.
+            with contextlib.suppress(*BROKER_ERRORS, asyncio.TimeoutError):
+                await asyncio.wait_for(channel.close(), timeout=5)
     finally:
         log.info("consumer %s stopped", consumer.name)
 
@@ -91,8 +98,9 @@ async def _open(
     topology: Topology,
     prefetch: int,
     stopping: asyncio.Event,
-) -> Declared | None:
-    """Connects and declares the topology, retrying while the broker is away; None on stop."""
+) -> tuple[AbstractRobustChannel, Declared] | None:
+    """Connects and declares the topology on a channel of its own, retrying while the broker
+    is away; None on stop."""
     if not await until_stopped(connection.connect(), stopping):
         return None
     while True:
@@ -102,7 +110,7 @@ async def _open(
                 return None
             channel = await connection.channel(on_return_raises=True)
             await channel.set_qos(prefetch_count=prefetch)
-            return await declare(channel, topology)
+            return channel, await declare(channel, topology)
         except (ChannelPreconditionFailed, ChannelAccessRefused) as e:
             raise ConsumerError(f"cannot declare the queues of {topology.queue}: {e}") from e
         except BROKER_ERRORS as e:
