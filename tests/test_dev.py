@@ -21,7 +21,7 @@ from boundbox.supervisor import DEV_TOKEN_HOURS, dev_database_url, dev_secret, s
 from services.security.scopes import ADMIN_SCOPES, CUSTOMER_SCOPES
 from tests.consumer.conftest import AMQP_URL, Names, broker, names, test_id
 from tests.support.auth import TEST_SECRET
-from tests.support.processes import eventually, free_port
+from tests.support.processes import eventually, free_port, stop_supervisor
 
 __all__ = ["broker", "names", "test_id"]  # the broker fixtures, shared
 
@@ -162,14 +162,7 @@ async def test_the_banner_prints_tokens_of_the_dev_secret_and_no_password(
             assert await dev.wait() == 0
             assert "boundbox dev: stopped" in (await drain).decode()
     finally:
-        if dev.returncode is None:  # failed part-way: let the supervisor stop its children
-            dev.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(30):
-                    await dev.wait()
-            except TimeoutError:
-                dev.kill()
-                await dev.wait()
+        await stop_supervisor(dev)
 
 
 @pytest.fixture

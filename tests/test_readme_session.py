@@ -32,7 +32,7 @@ from pymongo import AsyncMongoClient
 
 from boundbox.settings import Settings
 from tests.consumer.conftest import AMQP_URL, Names, broker, names, test_id
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop_supervisor
 
 __all__ = ["broker", "names", "test_id"]  # the broker fixtures, shared
 
@@ -214,14 +214,7 @@ async def stack(tmp_path: Path, names: Names) -> AsyncIterator[Stack]:
         assert "boundbox dev: stopped" in rest
         assert ("".join(output) + rest).count("devdb ready") == 1
     finally:
-        if dev.returncode is None:  # failed part-way: let the supervisor stop its children
-            dev.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(30):
-                    await dev.wait()
-            except TimeoutError:
-                dev.kill()
-                await dev.wait()
+        await stop_supervisor(dev)
         if drain is not None and not drain.done():
             drain.cancel()
 

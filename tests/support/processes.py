@@ -110,3 +110,17 @@ class DevDbProcess:
     def _close(self) -> None:
         if self.process is not None and self.process.stdout is not None:
             self.process.stdout.close()
+
+
+async def stop_supervisor(process: asyncio.subprocess.Process) -> None:
+    """Stops a `boundbox dev` left running by a test that failed part-way: SIGINT lets the
+    supervisor stop its children; a kill after 30 s if it does not."""
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        async with asyncio.timeout(30):
+            await process.wait()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
