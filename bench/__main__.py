@@ -5,7 +5,8 @@
 `make bench` runs them all: the dev database's throughput, the outbox decorators' overhead,
 the relay's drain and latency against raw baselines, the relay's drain beside a million
 published events (`python -m bench history --help`), and the whole stack end to end
-(`python -m bench e2e --help` lists its options).
+(`python -m bench e2e --help` lists its options) and at a rising rate until its latency
+goes (`python -m bench saturation --help`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "relay": "bench.relay_bench",
     "history": "bench.history",
     "e2e": "bench.e2e",
+    "saturation": "bench.saturation",
     "rebuild": "bench.rebuild",
 }
 
@@ -37,6 +39,8 @@ MEASURES = {
     "events (target >= 0.90)",
     "e2e": "the whole stack as processes under POST /orders load: commands/s, API latency, "
     "commit->publish and commit->consume, backlog drain, peak RSS; a PNG plot",
+    "saturation": "the whole stack at a rising open-loop rate: the highest orders/s with API "
+    "p99 <= 250 ms and commit->consume p99 <= 1 s, CPU per order of each process; a PNG",
     "rebuild": "rebuilding the sales projection from the event store, against a bare read "
     "of the same events",
 }
@@ -93,7 +97,9 @@ def main(argv: list[str]) -> int:
 
 def summary(results: dict[str, Any]) -> str:
     """The goals of the issues, as ratios and percentiles measured in this one run."""
-    outbox, relay, history, e2e = (results[name] for name in ("outbox", "relay", "history", "e2e"))
+    outbox, relay, history, e2e, saturation = (
+        results[name] for name in ("outbox", "relay", "history", "e2e", "saturation")
+    )
     rows = [
         ("outbox: @transactional+record / explicit session=", outbox["overhead_ratio"], "<= 1.05"),
         ("relay: drain / min(raw publish, raw read-and-mark)", relay["drain_ratio"], ">= 0.70"),
@@ -101,6 +107,7 @@ def summary(results: dict[str, Any]) -> str:
         ("relay: drain beside 1M published events / empty", history["drain_ratio"], ">= 0.90"),
         ("e2e: commit->publish p99 under API load (ms)", e2e["commit_to_publish_ms"]["p99"], ""),
         ("e2e: commit->consume p99 under API load (ms)", e2e["commit_to_consume_ms"]["p99"], ""),
+        ("saturation: orders/s within the latency limits", saturation["saturation_per_s"], ""),
     ]
     lines = ["== summary (this run)"]
     lines += [f"  {name:52} {value:8.2f}  {goal}" for name, value, goal in rows]

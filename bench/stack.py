@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -16,7 +15,7 @@ from typing import IO
 import aio_pika
 
 from tests.support.auth import AUTH_ENV
-from tests.support.processes import DevDbProcess, free_port
+from tests.support.processes import DevDbProcess, free_port, interpreter
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -34,9 +33,14 @@ class Service:
     health_url: str
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self, env: dict[str, str], log: IO[bytes]) -> None:
+    def start(self, env: dict[str, str], log: IO[bytes], source: Path | None = None) -> None:
+        # `python -m` imports from the working directory first: `source` runs another checkout.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "boundbox", *self.args], env=env, stdout=log, stderr=log
+            [interpreter(source), "-m", "boundbox", *self.args],
+            env=env,
+            stdout=log,
+            stderr=log,
+            cwd=source,
         )
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
@@ -69,6 +73,8 @@ class Stack:
     """Starts everything with names of its own (databases, exchange, queue), stops in order."""
 
     log_path: Path
+    source: Path | None = None
+    """Another checkout of boundbox to run (e.g. an older commit), else this one."""
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     devdb: DevDbProcess | None = None
     services: dict[str, Service] = field(default_factory=dict)
@@ -76,7 +82,7 @@ class Stack:
 
     def start(self, mongodb_url: str | None = None) -> Stack:
         if mongodb_url is None:
-            self.devdb = DevDbProcess().start()
+            self.devdb = DevDbProcess(source=self.source).start()
             mongodb_url = self.devdb.url
         ports = {name: free_port() for name in ("api", "relay", "consumer")}
         self.env = {
@@ -101,7 +107,7 @@ class Stack:
         }
         self._log = self.log_path.open("ab")
         for service in self.services.values():
-            service.start(self.env, self._log)
+            service.start(self.env, self._log, self.source)
         for service in self.services.values():
             service.wait_healthy()
         return self

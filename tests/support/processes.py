@@ -20,6 +20,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def interpreter(source: Path | None) -> str:
+    """The Python that runs `source` (its `.venv`, when it has one), else this one."""
+    if source is not None and (venv := source / ".venv" / "bin" / "python").exists():
+        return str(venv)
+    return sys.executable
+
+
 async def eventually[T](
     probe: Callable[[], Awaitable[T]], *, within: float = 10.0, interval: float = 0.02
 ) -> T:
@@ -51,11 +58,18 @@ class DevDbProcess:
     """`boundbox devdb` in a child process, ready once it prints its ready line."""
 
     def __init__(
-        self, *, port: int | None = None, data_dir: Path | None = None, args: tuple[str, ...] = ()
+        self,
+        *,
+        port: int | None = None,
+        data_dir: Path | None = None,
+        args: tuple[str, ...] = (),
+        source: Path | None = None,
     ) -> None:
         self.port = port or free_port()
         self.data_dir = data_dir
         self.args = args
+        self.source = source
+        """A checkout to run instead of this one, with its own `.venv` (benchmarks compare)."""
         self.process: subprocess.Popen[str] | None = None
 
     @property
@@ -66,7 +80,7 @@ class DevDbProcess:
         storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--memory"]
         self.process = subprocess.Popen(
             [
-                sys.executable,
+                interpreter(self.source),
                 "-m",
                 "boundbox",
                 "devdb",
@@ -79,6 +93,7 @@ class DevDbProcess:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "LOG_LEVEL": "WARNING"},
+            cwd=self.source,  # `python -m` imports from the working directory first
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout
