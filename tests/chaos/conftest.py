@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -20,12 +20,25 @@ StartStack = Callable[..., Awaitable[ChaosStack]]
 async def start_stack(
     names: Names, broker: AbstractRobustConnection, tmp_path: Path
 ) -> AsyncIterator[StartStack]:
-    """`await start_stack(mongodb_url=…, amqp_url=…)`: a running stack, killed after the test."""
+    """`await start_stack(mongodb_url=…, amqp_url=…, replicas=…)`: a running stack, killed after
+    the test; `replicas` runs several APIs, relays or consumers ({"relay": 2})."""
     stacks: list[ChaosStack] = []
 
-    async def start(*, mongodb_url: str, amqp_url: str = AMQP_URL) -> ChaosStack:
+    async def start(
+        *,
+        mongodb_url: str,
+        amqp_url: str = AMQP_URL,
+        replicas: Mapping[str, int] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> ChaosStack:
         stack = ChaosStack(
-            names=names, broker=broker, mongodb_url=mongodb_url, log_dir=tmp_path, amqp_url=amqp_url
+            names=names,
+            broker=broker,
+            mongodb_url=mongodb_url,
+            log_dir=tmp_path,
+            amqp_url=amqp_url,
+            replicas=replicas,
+            extra_env=extra_env,
         )
         stacks.append(stack)
         return await stack.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ class ChaosStack:
         mongodb_url: str,
         log_dir: Path,
         amqp_url: str = AMQP_URL,
+        replicas: Mapping[str, int] | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         run = names.prefix.rsplit(".", 1)[-1]
         self.run_id = run
@@ -66,21 +68,34 @@ class ChaosStack:
             "CONSUMER_RETRY_BACKOFF_MAX": "0.5",
             "LOG_LEVEL": "WARNING",
             **AUTH_ENV,
+            **(extra_env or {}),
         }
+        counts = {"api": 1, "relay": 1, "consumer": 1, **(replicas or {})}
 
-        def component(
+        def components(
             name: str, args: tuple[str, ...], port: str, ready: str, identity: str | None = None
-        ) -> Component:
-            url = f"http://127.0.0.1:{self.env[port]}"
-            return Component(name, args, self.env, url, ready, log_dir / f"{name}.log", identity)
+        ) -> list[Component]:
+            """`counts[name]` of them: the first keeps the stack's port, the others get theirs."""
+            made = []
+            for n in range(counts[name]):
+                label = name if n == 0 else f"{name}-{n + 1}"
+                env = self.env if n == 0 else self.env | {port: str(free_port())}
+                if identity is not None and n > 0:
+                    env[identity] = f"{env[identity]}-{n + 1}"
+                url = f"http://127.0.0.1:{env[port]}"
+                made.append(
+                    Component(label, args, env, url, ready, log_dir / f"{label}.log", identity)
+                )
+            return made
 
         # Ready: the consumer consumes its queue, the relay reaches broker and database, the
         # API reaches MongoDB.
-        self.consumer = component(
+        self.consumers = components(
             "consumer", ("consume", "sales"), "CONSUMER_PORT", "/readyz", "CONSUMER_ID"
         )
-        self.relay = component("relay", ("relay",), "RELAY_PORT", "/healthz", "RELAY_ID")
-        self.api = component("api", ("api",), "API_PORT", "/readyz")
+        self.relays = components("relay", ("relay",), "RELAY_PORT", "/healthz", "RELAY_ID")
+        self.apis = components("api", ("api",), "API_PORT", "/readyz")
+        self.consumer, self.relay, self.api = self.consumers[0], self.relays[0], self.apis[0]
         self.api_url, self.consumer_url = self.api.url, self.consumer.url
         self.subscriber = Subscriber(
             broker, exchange=names.exchange, queue=f"{names.prefix}.witness"
@@ -95,7 +110,7 @@ class ChaosStack:
 
     @property
     def components(self) -> Iterator[Component]:
-        yield from (self.api, self.relay, self.consumer)
+        yield from (*self.apis, *self.relays, *self.consumers)
 
     @property
     def shop(self) -> AsyncDatabase[dict[str, Any]]:
@@ -108,12 +123,14 @@ class ChaosStack:
     async def start(self) -> ChaosStack:
         """The witness and the sales queue are bound before the first event can be published."""
         await self.subscriber.start()
-        self.consumer.spawn()
-        await self.ready(self.consumer)
-        self.relay.spawn()
-        self.api.spawn()
-        await self.ready(self.relay)
-        await self.ready(self.api)
+        for consumer in self.consumers:
+            consumer.spawn()
+        for consumer in self.consumers:
+            await self.ready(consumer)
+        for component in (*self.relays, *self.apis):
+            component.spawn()
+        for component in (*self.relays, *self.apis):
+            await self.ready(component)
         return self
 
     async def restart(self, component: Component) -> None:
@@ -154,8 +171,9 @@ class ChaosStack:
         return 0.0
 
     def stop(self) -> dict[str, int]:
-        """Clean stops (SIGTERM): consumer, relay, API; their exit codes."""
-        return {c.name: c.terminate() for c in (self.consumer, self.relay, self.api) if c.process}
+        """Clean stops (SIGTERM): consumers, relays, APIs; their exit codes."""
+        ordered = (*self.consumers, *self.relays, *self.apis)
+        return {c.name: c.terminate() for c in ordered if c.process}
 
     async def close(self) -> None:
         """Kills whatever still runs, drops the scenario's databases, closes every client."""
