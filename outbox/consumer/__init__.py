@@ -20,9 +20,9 @@ A process runs it with `serve(Service(...), stop_on_signals())`: see `outbox.con
 and `services.sales.main`, which does exactly that.
 """
 
-from outbox.consumer.applying import BatchHandler, Projection
+from outbox.consumer.applying import Projection
 from outbox.consumer.building import RebuildError
-from outbox.consumer.consumer import Consumer, Outcome
+from outbox.consumer.consumer import BatchHandler, Consumer, Guard, Outcome
 from outbox.consumer.envelope import Delivery, Event, parse
 from outbox.consumer.errors import ConsumerError, PoisonMessageError
 from outbox.consumer.failures import Backoff, Kind, Reason, classify
@@ -47,6 +47,7 @@ __all__ = [
     "Delivery",
     "Event",
     "Generation",
+    "Guard",
     "Handler",
     "Handlers",
     "InboxEntry",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,16 +17,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from outbox.consumer import generations, inbox, replay
 from outbox.consumer.building import check_building
-from outbox.consumer.consumer import Consumer
+from outbox.consumer.consumer import BatchHandler, Consumer
 from outbox.consumer.envelope import Delivery
 from outbox.consumer.errors import PoisonMessageError
 from outbox.consumer.generations import Generation
 from outbox.transaction import run_in_transaction
 
 log = logging.getLogger("boundbox.consumer.rebuild")
-
-BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-"""Applies validated deliveries in order, in the bound transaction, to `generations.collection`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

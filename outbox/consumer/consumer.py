@@ -2,10 +2,13 @@
 
 The transaction first reads the projection's active generation (`generations.enter`): the
 handler writes that generation's collections and the entry goes to that generation's inbox.
+Several deliveries at hand can share one transaction too: see `outbox.consumer.batch`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from enum import StrEnum
 
 from pymongo.errors import DuplicateKeyError
@@ -16,6 +19,14 @@ from outbox.consumer.errors import ConflictingDuplicateError
 from outbox.consumer.handlers import Handler, Handlers
 from outbox.context import event_context
 from outbox.transaction import RetryPolicy, run_in_transaction
+
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+"""Applies validated deliveries in order, in the bound transaction, as their handlers would."""
+
+Guard = Callable[[Delivery], Awaitable[bool]]
+"""Runs in the transaction for each delivery its inbox entry is written for, in delivery
+order, before it is applied; False records it without applying it (e.g. an aggregate version
+already applied); raising fails the transaction like a handler would."""
 
 
 class Outcome(StrEnum):
@@ -35,7 +46,10 @@ class _AlreadySeenError(Exception):
 class Consumer:
     """A named set of handlers; the name keys its inbox and names its queue.
 
-    A message body over `max_message_bytes` is dead-lettered without being decoded.
+    A message body over `max_message_bytes` is dead-lettered without being decoded. Up to
+    `batch` deliveries already at hand are applied in one transaction (`outbox.consumer.batch`),
+    by `apply_batch` when given (it must have the effect of the handlers one by one, and record
+    no events: it runs in no one message's context), else handler by handler.
     """
 
     def __init__(
@@ -45,11 +59,19 @@ class Consumer:
         *,
         policy: RetryPolicy | None = None,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        batch: int = 1,
+        apply_batch: BatchHandler | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        if not 1 <= batch <= 1000:
+            raise ValueError(f"batch must be 1-1000, not {batch}")
         self.name = name
         self.handlers = handlers
         self.policy = policy or RetryPolicy()
         self.max_message_bytes = max_message_bytes
+        self.batch = batch
+        self.apply_batch = apply_batch
+        self.guard = guard
 
     async def apply(self, delivery: Delivery) -> Outcome:
         """Runs the handler with the inbox entry in one retried transaction, unless seen.
@@ -63,18 +85,14 @@ class Consumer:
         if handler is None:
             return Outcome.SKIPPED
         delivery = self.handlers.validate(delivery)
-        with event_context(
-            correlation_id=delivery.correlation_id or delivery.message_id,
-            causation_id=delivery.message_id,
-            traceparent=delivery.traceparent,
-        ):
+        with self.context(delivery):
             try:
                 return await run_in_transaction(
                     lambda: self._apply_once(handler, delivery), policy=self.policy
                 )
             except _AlreadySeenError as seen:
                 entry = await inbox.find(self.name, delivery.message_id, generation=seen.generation)
-                self._check_same_body(entry, delivery)
+                self.check_same_body(entry, delivery)
                 return Outcome.DUPLICATE
 
     async def _apply_once(self, handler: Handler, delivery: Delivery) -> Outcome:
@@ -82,7 +100,7 @@ class Consumer:
         generation = await generations.enter(database, self.name)
         entry = await inbox.find(self.name, delivery.message_id, generation=generation)
         if entry is not None:
-            self._check_same_body(entry, delivery)
+            self.check_same_body(entry, delivery)
             return Outcome.DUPLICATE
         try:
             await inbox.remember(
@@ -94,14 +112,32 @@ class Consumer:
             )
         except DuplicateKeyError as e:
             raise _AlreadySeenError(generation) from e
+        if self.guard is not None and not await self.guard(delivery):
+            return Outcome.DUPLICATE
         with generations.bound(generation):
             await handler(delivery)
         return Outcome.PROCESSED
 
+    def context(self, delivery: Delivery) -> AbstractContextManager[object]:
+        """The event context of `delivery`'s handler: what it records is caused by it."""
+        return event_context(
+            correlation_id=delivery.correlation_id or delivery.message_id,
+            causation_id=delivery.message_id,
+            traceparent=delivery.traceparent,
+        )
+
     @staticmethod
-    def _check_same_body(entry: inbox.InboxEntry | None, delivery: Delivery) -> None:
-        if entry is not None and not entry.matches(delivery.body_sha256):
-            raise ConflictingDuplicateError(
-                f"message {delivery.message_id} was applied with body sha256 {entry.body_sha256};"
-                f" this delivery has {delivery.body_sha256}"
-            )
+    def check_same_body(entry: inbox.InboxEntry | None, delivery: Delivery) -> None:
+        """Raises ConflictingDuplicateError when `entry` was recorded for another body."""
+        if entry is not None:
+            check_body(entry.body_sha256, delivery)
+
+
+def check_body(recorded_sha256: str | None, delivery: Delivery) -> None:
+    """Raises ConflictingDuplicateError when `delivery` has another body than the one recorded
+    (an entry written before hashes has none, and matches)."""
+    if recorded_sha256 and delivery.body_sha256 and recorded_sha256 != delivery.body_sha256:
+        raise ConflictingDuplicateError(
+            f"message {delivery.message_id} was applied with body sha256 {recorded_sha256};"
+            f" this delivery has {delivery.body_sha256}"
+        )

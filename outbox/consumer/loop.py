@@ -1,4 +1,4 @@
-"""The consume loop: messages from a (robust) queue, one at a time, until `stopping` is set."""
+"""The consume loop: messages from a (robust) queue, in order, until `stopping` is set."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
-from aio_pika.exceptions import ChannelInvalidStateError
+from aio_pika.exceptions import ChannelInvalidStateError, MessageProcessError
 
 from outbox.consumer import tracing
 from outbox.consumer.waiting import pause
@@ -46,19 +46,21 @@ async def consume(
         consuming.set()
     try:
         while (message := await _next(inbox, stopping)) is not None:
-            if _stale(message):
+            batch = [m for m in _at_hand(inbox, message, worker.consumer.batch) if not _stale(m)]
+            if not batch:
                 continue
             try:
-                await worker.handle(message)
+                await worker.handle_all(batch)
             except Exception:
                 log.exception(
                     "handling message %s failed, requeueing it trace_id=%s",
-                    message.message_id,
+                    ", ".join(str(m.message_id) for m in batch),
                     tracing.trace_id(message),
                 )
                 await pause(1.0, stopping)
-                with contextlib.suppress(*BROKER_ERRORS):
-                    await message.nack(requeue=True)
+                for unsettled in batch:  # those settled before the error refuse a second answer
+                    with contextlib.suppress(*BROKER_ERRORS, MessageProcessError):
+                        await unsettled.nack(requeue=True)
     finally:
         if consuming is not None:
             consuming.clear()
@@ -93,6 +95,16 @@ async def _next(
         inbox.put_nowait(message)  # handed back with the rest
         return None
     return message
+
+
+def _at_hand(
+    inbox: asyncio.Queue[AbstractIncomingMessage], first: AbstractIncomingMessage, most: int
+) -> list[AbstractIncomingMessage]:
+    """`first` and up to `most` - 1 messages already delivered: a batch never waits to fill."""
+    batch = [first]
+    while len(batch) < most and not inbox.empty():
+        batch.append(inbox.get_nowait())
+    return batch
 
 
 def _stale(message: AbstractIncomingMessage) -> bool:

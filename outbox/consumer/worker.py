@@ -1,8 +1,8 @@
 """Settles each message after applying it: ack, requeue after a backoff, or dead-letter.
 
 The ack is sent only after the transaction committed, so a crash in between redelivers the
-message, and the inbox makes that redelivery a no-op. Messages are handled one at a time, in
-delivery order; the prefetch only keeps the next ones at hand.
+message, and the inbox makes that redelivery a no-op. Messages are handled in delivery order;
+up to `Consumer.batch` of those already at hand share one transaction (`batching`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 
-from outbox.consumer import envelope, tracing
+from outbox.consumer import batching, envelope, tracing
 from outbox.consumer.consumer import Consumer, Outcome
 from outbox.consumer.envelope import Delivery
 from outbox.consumer.failures import (
@@ -40,7 +40,7 @@ BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError)
 
 
 class Worker:
-    """Handles one message at a time for `consumer`; stops waiting as soon as `stopping` is set."""
+    """Applies and settles `consumer`'s messages in order; stops waiting once `stopping` is set."""
 
     def __init__(
         self,
@@ -70,7 +70,20 @@ class Worker:
         with tracing.applying(message, consumer=self.consumer.name):
             await self._handle(message)
 
+    async def handle_all(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Applies and settles `messages`, in delivery order: several in one transaction."""
+        if len(messages) == 1:
+            await self.handle(messages[0])
+        else:
+            await batching.handle(self, messages)
+
     async def _handle(self, message: AbstractIncomingMessage) -> None:
+        delivery = await self.admit(message)
+        if delivery is not None:
+            await self.finish(message, delivery)
+
+    async def admit(self, message: AbstractIncomingMessage) -> Delivery | None:
+        """`message` parsed, from a trusted publisher; None when it was dead-lettered as poison."""
         try:
             if self.trusted is not None:
                 self.trusted.check(message)  # before anything reads what it says
@@ -81,23 +94,26 @@ class Worker:
                 e,
                 tracing.trace_id(message),
             )
-            self._count_failure(Kind.POISON)
-            await self._dead_letter(message, Reason.UNTRUSTED_PUBLISHER, e)
-            return
+            self.count_failure(Kind.POISON)
+            await self.discard(message, Reason.UNTRUSTED_PUBLISHER, e)
+            return None
         try:
-            delivery = envelope.parse(message, max_bytes=self.consumer.max_message_bytes)
+            return envelope.parse(message, max_bytes=self.consumer.max_message_bytes)
         except Exception as e:  # whatever a body holds, it only ever poisons its own message
-            self._count_failure(Kind.POISON)
-            await self._dead_letter(message, reason_of(e, parsing=True), e)
-            return
+            self.count_failure(Kind.POISON)
+            await self.discard(message, reason_of(e, parsing=True), e)
+            return None
+
+    async def finish(self, message: AbstractIncomingMessage, delivery: Delivery) -> None:
+        """Applies `delivery` in a transaction of its own, then settles `message`."""
         outcome = await self._apply(message, delivery)
         if outcome is None:
             return
         if outcome is Outcome.PROCESSED and self.after_commit is not None:
             self.after_commit(delivery)
-        await self._settle(message, message.ack(), "ack")
+        await self.settle(message, message.ack(), "ack")
         tracing.settled(outcome.value)
-        self._count(outcome, delivery)
+        self.count(outcome, delivery)
 
     async def _apply(self, message: AbstractIncomingMessage, delivery: Delivery) -> Outcome | None:
         """The outcome once applied; None when the message was settled as a failure."""
@@ -108,20 +124,20 @@ class Worker:
                 outcome = await self.consumer.apply(delivery)
             except Exception as e:
                 kind = classify(e)
-                self._count_failure(kind)
+                self.count_failure(kind)
                 if kind is Kind.POISON:
-                    await self._dead_letter(message, reason_of(e), e)
+                    await self.discard(message, reason_of(e), e)
                     return None
                 if kind is Kind.OUTAGE:
-                    self._outage(e)
-                    if await self._pause(self.backoff.delay(outages)):
+                    self.outage(e)
+                    if await self.pause(self.backoff.delay(outages)):
                         outages += 1
                         continue
-                    await self._settle(message, message.nack(requeue=True), "requeue")
+                    await self.settle(message, message.nack(requeue=True), "requeue")
                     return None
                 await self._failed(message, delivery, e)
                 return None
-            self._recovered()
+            self.recovered()
             if outcome is not Outcome.SKIPPED:
                 self.metrics.latency.labels(self.consumer.name, delivery.type).observe(
                     time.perf_counter() - started
@@ -142,7 +158,7 @@ class Worker:
                 describe(error),
                 tracing.trace_id(message),
             )
-            await self._dead_letter(message, Reason.EXHAUSTED, error)
+            await self.discard(message, Reason.EXHAUSTED, error)
             return
         log.warning(
             "message %s (%s) failed on delivery %d of %d, requeueing it: %s trace_id=%s",
@@ -154,10 +170,10 @@ class Worker:
             tracing.trace_id(message),
             exc_info=error,
         )
-        await self._pause(self.backoff.delay(delivery.previous_deliveries))
-        await self._settle(message, message.nack(requeue=True), "requeue")
+        await self.pause(self.backoff.delay(delivery.previous_deliveries))
+        await self.settle(message, message.nack(requeue=True), "requeue")
 
-    async def _dead_letter(
+    async def discard(
         self, message: AbstractIncomingMessage, reason: Reason, error: BaseException
     ) -> None:
         copy = dead_letter(
@@ -172,8 +188,8 @@ class Worker:
                 e,
                 tracing.trace_id(message),
             )
-            await self._pause(self.backoff.delay(0))
-            await self._settle(message, message.nack(requeue=True), "requeue")
+            await self.pause(self.backoff.delay(0))
+            await self.settle(message, message.nack(requeue=True), "requeue")
             return
         tracing.settled(tracing.DEAD_LETTERED, f"{reason}: {describe(error)}")
         if reason not in (Reason.EXHAUSTED, Reason.UNTRUSTED_PUBLISHER):  # logged before
@@ -184,10 +200,10 @@ class Worker:
                 error,
                 tracing.trace_id(message),
             )
-        await self._settle(message, message.ack(), "ack")
+        await self.settle(message, message.ack(), "ack")
         self.metrics.dead_lettered.labels(self.consumer.name, reason.value).inc()
 
-    async def _settle(
+    async def settle(
         self, message: AbstractIncomingMessage, settling: Awaitable[None], what: str
     ) -> None:
         if what == "requeue":
@@ -205,23 +221,23 @@ class Worker:
                 tracing.trace_id(message),
             )
 
-    async def _pause(self, seconds: float) -> bool:
+    async def pause(self, seconds: float) -> bool:
         return await pause(seconds, self.stopping)
 
-    def _outage(self, error: Exception) -> None:
+    def outage(self, error: Exception) -> None:
         if not self._in_outage:
             self._in_outage = True
             log.warning("MongoDB unreachable, retrying the current message: %s", describe(error))
 
-    def _recovered(self) -> None:
+    def recovered(self) -> None:
         if self._in_outage:
             self._in_outage = False
             log.warning("MongoDB reachable again")
 
-    def _count_failure(self, kind: Kind) -> None:
+    def count_failure(self, kind: Kind) -> None:
         self.metrics.failures.labels(self.consumer.name, kind.value).inc()
 
-    def _count(self, outcome: Outcome, delivery: Delivery) -> None:
+    def count(self, outcome: Outcome, delivery: Delivery) -> None:
         name = self.consumer.name
         match outcome:
             case Outcome.PROCESSED:

@@ -30,6 +30,7 @@ from outbox.consumer import (
     connect,
     run_consumer,
 )
+from outbox.consumer.consumer import BatchHandler, Guard
 from outbox.consumer.worker import AfterCommit
 from tests.support.processes import eventually
 
@@ -193,8 +194,13 @@ async def start_consumer(
         amqp_url: str = AMQP_URL,
         after_commit: AfterCommit | None = None,
         policy: outbox.RetryPolicy | None = None,
+        batch: int = 1,
+        apply_batch: BatchHandler | None = None,
+        guard: Guard | None = None,
     ) -> Running:
-        consumer = Consumer(name, handlers, policy=policy)
+        consumer = Consumer(
+            name, handlers, policy=policy, batch=batch, apply_batch=apply_batch, guard=guard
+        )
         topology = Topology(
             exchange=names.exchange,
             queue=names.queue(name),

@@ -1,0 +1,151 @@
+"""A worker's batch: the messages at hand applied in one transaction, acked after its commit.
+
+Each message is first checked on its own (trusted publisher, envelope, payload model): a poison
+one is dead-lettered there and never joins the transaction. The rest are applied together by
+`batch.apply_all`. Should that transaction fail, nothing of it committed, and the messages are
+applied one at a time as without batching, so a failing one is requeued or dead-lettered on its
+own and the others are applied once, in order. An outage is retried in place, as for one.
+Every message keeps its own apply span, current while its own work runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aio_pika.abc import AbstractIncomingMessage
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
+from outbox.consumer import batch, tracing
+from outbox.consumer.consumer import Outcome
+from outbox.consumer.envelope import Delivery
+from outbox.consumer.errors import PoisonMessageError
+from outbox.consumer.failures import Kind, classify, describe, reason_of
+
+if TYPE_CHECKING:
+    from outbox.consumer.worker import Worker
+
+log = logging.getLogger("boundbox.consumer")
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    message: AbstractIncomingMessage
+    span: Span
+    delivery: Delivery
+    handled: bool  # the consumer has a handler for its type: it joins the transaction
+
+
+def current(span: Span) -> AbstractContextManager[object]:
+    """`span` current inside the block (nothing to do while tracing is off)."""
+    if span is trace.INVALID_SPAN:
+        return contextlib.nullcontext()
+    return trace.use_span(span, end_on_exit=False)
+
+
+async def handle(worker: Worker, messages: Sequence[AbstractIncomingMessage]) -> None:
+    """Applies and settles `messages` (in delivery order); never raises for a failing message."""
+    name = worker.consumer.name
+    with contextlib.ExitStack() as spans:
+        items: list[_Item] = []
+        for message in messages:
+            span = spans.enter_context(tracing.applying(message, consumer=name))
+            with current(span):
+                item = await _admit(worker, message, span)
+            if item is not None:
+                items.append(item)
+        if items:
+            await _apply(worker, items)
+
+
+async def _admit(worker: Worker, message: AbstractIncomingMessage, span: Span) -> _Item | None:
+    """The message ready to join the batch; None once dead-lettered as poison."""
+    delivery = await worker.admit(message)
+    if delivery is None:
+        return None
+    handlers = worker.consumer.handlers
+    if handlers.get(delivery.type) is None:
+        return _Item(message, span, delivery, handled=False)
+    try:
+        delivery = handlers.validate(delivery)
+    except PoisonMessageError as e:
+        worker.count_failure(Kind.POISON)
+        await worker.discard(message, reason_of(e), e)
+        return None
+    return _Item(message, span, delivery, handled=True)
+
+
+async def _apply(worker: Worker, items: list[_Item]) -> None:
+    started = time.perf_counter()
+    try:
+        outcomes = await _commit(worker, items)
+    except Exception as e:
+        await _one_by_one(worker, items, e)
+        return
+    if outcomes is None:
+        return
+    elapsed = time.perf_counter() - started
+    if worker.after_commit is not None:  # for every one of them, before any ack
+        for item, outcome in zip(items, outcomes, strict=True):
+            if outcome is Outcome.PROCESSED:
+                worker.after_commit(item.delivery)
+    for item, outcome in zip(items, outcomes, strict=True):
+        with current(item.span):
+            await worker.settle(item.message, item.message.ack(), "ack")
+            tracing.settled(outcome.value)
+        worker.count(outcome, item.delivery)
+        if outcome is Outcome.PROCESSED:
+            latency = worker.metrics.latency.labels(worker.consumer.name, item.delivery.type)
+            latency.observe(elapsed)
+
+
+async def _commit(worker: Worker, items: list[_Item]) -> list[Outcome] | None:
+    """Each item's outcome once committed, retried in place while MongoDB is unreachable;
+    None when the worker stopped meanwhile (every message requeued). Raises any other error."""
+    handled = [item for item in items if item.handled]
+    spans = {id(item.delivery): item.span for item in handled}
+    outages = 0
+    while True:
+        try:
+            applied = iter(
+                await batch.apply_all(
+                    worker.consumer,
+                    [item.delivery for item in handled],
+                    scope=lambda delivery: current(spans[id(delivery)]),
+                )
+                if handled
+                else ()
+            )
+        except Exception as e:
+            if classify(e) is not Kind.OUTAGE:
+                raise
+            worker.count_failure(Kind.OUTAGE)
+            worker.outage(e)
+            if await worker.pause(worker.backoff.delay(outages)):
+                outages += 1
+                continue
+            for item in items:
+                with current(item.span):
+                    await worker.settle(item.message, item.message.nack(requeue=True), "requeue")
+            return None
+        worker.recovered()
+        return [next(applied) if item.handled else Outcome.SKIPPED for item in items]
+
+
+async def _one_by_one(worker: Worker, items: list[_Item], error: Exception) -> None:
+    """After a failed batch (nothing of it committed): each message on its own, in order."""
+    worker.count_failure(classify(error))
+    log.info(
+        "a batch of %d messages failed (%s): applying them one at a time",
+        len(items),
+        describe(error),
+    )
+    for item in items:
+        with current(item.span):
+            await worker.finish(item.message, item.delivery)
