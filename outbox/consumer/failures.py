@@ -48,6 +48,7 @@ class Reason(StrEnum):
     UNTRUSTED_PUBLISHER = "untrusted-publisher"  # not published by a trusted broker user
     REJECTED = "rejected"  # its handler found it hopeless
     EXHAUSTED = "exhausted"  # its handler failed on every one of its deliveries
+    VERSION_GAP = "version-gap"  # ordered mode: an earlier version never came (see versions)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:

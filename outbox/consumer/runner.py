@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from aio_pika import RobustConnection
 from aio_pika.abc import AbstractRobustChannel
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 
+from outbox.consumer import inbox
 from outbox.consumer.connection import ReportingConnection
 from outbox.consumer.consumer import Consumer
 from outbox.consumer.errors import ConsumerError
 from outbox.consumer.failures import Backoff
 from outbox.consumer.loop import consume
+from outbox.consumer.membership import Membership, Ordering, member_id
 from outbox.consumer.metrics import ConsumerMetrics
+from outbox.consumer.ordered import OrderedWorker, ordered
+from outbox.consumer.partitions import Partitions
 from outbox.consumer.topology import Declared, Topology, declare
 from outbox.consumer.trust import TrustedPublishers
 from outbox.consumer.waiting import pause, until_stopped
@@ -52,12 +57,14 @@ async def run_consumer(
     after_commit: AfterCommit | None = None,
     consuming: asyncio.Event | None = None,
     trusted: TrustedPublishers | None = None,
+    ordering: Ordering | None = None,
 ) -> None:
     """Consumes until `stopping` is set, reconnecting after broker outages.
 
     Opens `connection` if needed; closing it stays with the caller, who created it.
     `consuming` is set once the queue is declared, bound and subscribed to. Only messages
-    published by a `trusted` broker user are applied (None: any publisher).
+    published by a `trusted` broker user are applied (None: any publisher). An ordered
+    `topology` is read in ordered mode, this instance taking part as `ordering` says.
     """
     metrics.connected.labels(consumer.name).set_function(lambda: float(is_connected(connection)))
     try:
@@ -68,22 +75,43 @@ async def run_consumer(
         log.info(
             "consumer %s reading %s (bound to %s on %s)",
             consumer.name,
-            topology.queue,
-            ", ".join(topology.patterns),
+            topology.hash_exchange if topology.ordered else topology.queue,
+            ", ".join(topology.aggregate_patterns if topology.ordered else topology.patterns),
             topology.exchange,
         )
-        worker = Worker(
-            consumer,
-            dead_letters=declared.dead_letters,
-            metrics=metrics,
-            max_deliveries=topology.max_deliveries,
-            backoff=backoff,
-            stopping=stopping,
-            after_commit=after_commit,
-            trusted=trusted,
-        )
+        kind = OrderedWorker if topology.ordered else Worker
+        applying = ordered(consumer) if topology.ordered else consumer
+
+        def workers(stop: asyncio.Event) -> Worker:
+            return kind(
+                applying,
+                dead_letters=declared.dead_letters,
+                metrics=metrics,
+                max_deliveries=topology.max_deliveries,
+                backoff=backoff,
+                stopping=stop,
+                after_commit=after_commit,
+                trusted=trusted,
+            )
+
         try:
-            await consume(declared.queue, worker, stopping, consuming)
+            if topology.ordered:
+                ordering = ordering or Ordering(member=member_id())
+                membership = Membership(
+                    inbox.InboxEntry.get_pymongo_collection().database,
+                    consumer=consumer.name,
+                    member=ordering.member,
+                    expiry=timedelta(seconds=ordering.expiry),
+                )
+                partitions = Partitions(
+                    declared.queues,
+                    membership=membership,
+                    workers=workers,
+                    heartbeat=ordering.heartbeat,
+                )
+                await partitions.run(stopping, consuming)
+            else:
+                await consume(declared.queues[0], workers(stopping), stopping, consuming)
         finally:
             # Whatever the loop could not hand back (a subscription the broker had not cancelled
             # yet, a delivery in flight) the broker requeues once the channel is closed.

@@ -25,6 +25,7 @@ from outbox.consumer import inbox
 from outbox.consumer.consumer import Consumer
 from outbox.consumer.envelope import Delivery
 from outbox.consumer.failures import Backoff, describe
+from outbox.consumer.membership import Ordering
 from outbox.consumer.metrics import ConsumerMetrics
 from outbox.consumer.runner import connect, is_connected, run_consumer
 from outbox.consumer.topology import Topology
@@ -64,6 +65,8 @@ class Service:
     after_commit: AfterCommit | None = None
     instrument_app: Callable[[FastAPI], None] | None = None
     """Called with the HTTP app before it serves (the process's tracing of requests)."""
+    ordering: Ordering | None = None
+    """How this instance takes part when `topology` is ordered (None: defaults, a random id)."""
 
 
 def kill_after_commit_hook() -> AfterCommit | None:
@@ -118,6 +121,7 @@ async def serve(service: Service, stopping: asyncio.Event) -> None:
             after_commit=service.after_commit,
             consuming=consuming,
             trusted=service.trusted,
+            ordering=service.ordering,
         )
     finally:
         await connection.close()

@@ -1,0 +1,68 @@
+"""Ordered consumers under test: their broker objects named per test and deleted afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aio_pika import ExchangeType
+from aio_pika.abc import AbstractRobustConnection
+
+from outbox.consumer import Topology
+from tests.consumer.conftest import AMQP_URL
+from tests.support.plugins import ensure_consistent_hash
+
+
+@pytest.fixture(scope="session")
+def consistent_hash() -> None:
+    """The broker has the consistent-hash exchange type ordered mode needs."""
+    ensure_consistent_hash(AMQP_URL)
+
+
+@dataclass(frozen=True)
+class OrderedNames:
+    """The events exchange and the consumer queue of one test."""
+
+    prefix: str
+    exchange: str
+
+    def topology(self, name: str, *, partitions: int, max_deliveries: int = 3) -> Topology:
+        return Topology(
+            exchange=self.exchange,
+            queue=f"{self.prefix}.{name}",
+            patterns=("thing.changed",),
+            max_deliveries=max_deliveries,
+            partitions=partitions,
+        )
+
+
+async def delete_topology(broker: AbstractRobustConnection, topology: Topology) -> None:
+    """Deletes every queue and exchange an ordered or shared topology declares."""
+    channel = await broker.channel()
+    for queue in (*topology.partition_queues, topology.queue, topology.dead_letter_queue):
+        await channel.queue_delete(queue)
+    for exchange in (topology.hash_exchange, topology.dead_letter_exchange):
+        await channel.exchange_delete(exchange)
+    await channel.close()
+
+
+@pytest.fixture
+async def ordered_names(
+    broker: AbstractRobustConnection, consistent_hash: None
+) -> AsyncIterator[OrderedNames]:
+    """A topic exchange of this test's own; it and the consumers' objects are deleted after."""
+    prefix = f"bbtest.{uuid.uuid4().hex[:10]}"
+    names = OrderedNames(prefix=prefix, exchange=f"{prefix}.events")
+    channel = await broker.channel()
+    await channel.declare_exchange(names.exchange, ExchangeType.TOPIC, durable=True)
+    await channel.close()
+    try:
+        yield names
+    finally:
+        for consumer in ("things",):
+            await delete_topology(broker, names.topology(consumer, partitions=8))
+        channel = await broker.channel()
+        await channel.exchange_delete(names.exchange)
+        await channel.close()
