@@ -69,6 +69,8 @@ _CONSUME = (
     "consumer_host",
     "consumer_port",
     "consumer_prefetch",
+    "consumer_ordered",
+    "consumer_partitions",
     "consumer_max_deliveries",
     "consumer_retry_backoff",
     "consumer_retry_backoff_max",

@@ -210,6 +210,13 @@ class Settings(BaseSettings):
     event with another AMQP `user_id`, or none, is dead-lettered as `untrusted-publisher`.
     Empty: the relay's user (that of RELAY_AMQP_URL, else AMQP_URL)."""
     consumer_prefetch: Annotated[int, Field(ge=1, le=1000)] = 32
+    consumer_ordered: bool = False
+    """Ordered mode: each aggregate's events applied in version order by any number of
+    instances, over CONSUMER_PARTITIONS queues (needs the rabbitmq_consistent_hash_exchange
+    plugin). False: one queue `<prefix>.<NAME>` that instances share, in no guaranteed order."""
+    consumer_partitions: Annotated[int, Field(ge=1, le=256)] = 8
+    """Ordered mode's queues `<prefix>.<NAME>.0` .. `.N-1`, spread over the live instances: more
+    than instances will ever run. Changing it moves aggregates between queues: drain first."""
     consumer_max_deliveries: Annotated[int, Field(ge=1, le=100)] = 5
     """A message whose handler fails this many deliveries goes to the dead-letter queue."""
     consumer_retry_backoff: Annotated[float, Field(ge=0, le=600)] = 0.5

@@ -25,6 +25,7 @@ from outbox.consumer import (
     serve,
     stop_on_signals,
 )
+from outbox.consumer.membership import Ordering, member_id
 from services.sales.documents import CONSUMER, DOCUMENT_MODELS
 from services.sales.handlers import handlers
 from services.sales.routes import sales_router
@@ -55,6 +56,7 @@ def build(
             queue=f"{settings.consumer_queue_prefix}.{NAME}",
             patterns=handlers.types,
             max_deliveries=settings.consumer_max_deliveries,
+            partitions=settings.consumer_partitions if settings.consumer_ordered else 0,
         ),
         amqp_url=settings.consumer_broker_url,
         trusted=TrustedPublishers(settings.trusted_publisher_users),
@@ -70,6 +72,7 @@ def build(
         routers=[sales_router(authenticator)],
         after_commit=kill_after_commit_hook(),
         instrument_app=telemetry.instrument_app,
+        ordering=Ordering(member=member_id(settings.consumer_id)),
     )
 
 
