@@ -35,11 +35,15 @@ from outbox.consumer import (
     run_consumer,
 )
 from outbox.consumer import Consumer as EventConsumer
+from outbox.consumer.membership import Ordering
 from tests.consumer.conftest import AMQP_URL, ConsumerDb, Tally
 from tests.consumer.messages import event_message, take
+from tests.consumer.ordered_support import consistent_hash
 from tests.deploy.definitions import RELAY, SALES, Permissions, permissions
 from tests.relay.support import record_many, relay_settings, running_relay
 from tests.support.processes import eventually
+
+__all__ = ["consistent_hash"]  # a fixture
 
 EXCHANGE, ARCHIVE, QUEUE = "boundbox.events", "boundbox.archive", "boundbox.sales"
 REASON = "x-boundbox-reason"
@@ -269,3 +273,84 @@ def _placed(aggregate_id: str, user_id: str | None) -> aio_pika.Message:
 
 async def _equal(found: list[str], expected: list[str]) -> bool:
     return found == expected
+
+
+def test_the_sales_user_may_declare_and_read_ordered_mode_objects_and_no_others() -> None:
+    may = permissions(SALES)
+    own = [f"{QUEUE}.hash", *(f"{QUEUE}.{n}" for n in (0, 7, 255))]
+    assert all(may.allows(kind, name) for kind in ("configure", "write", "read") for name in own)
+    others = [
+        f"{QUEUE}x.1",
+        f"{QUEUE}.1x",
+        f"{QUEUE}.hash.1",
+        "boundbox.billing.0",
+        "other.sales.0",
+    ]
+    assert not any(
+        may.allows(kind, name) for kind in ("configure", "write", "read") for name in others
+    )
+
+
+async def test_an_ordered_consumer_runs_with_the_sales_users_permissions(
+    broker_users: BrokerUsers,
+    admin: AbstractRobustConnection,
+    consumer_db: ConsumerDb,
+    consistent_hash: None,
+    test_id: str,
+) -> None:
+    setup = await admin.channel()
+    await setup.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+    applied: list[str] = []
+    handlers = Handlers()
+
+    @handlers.on("order.placed")
+    async def record(delivery: Delivery) -> None:
+        applied.append(f"{delivery.event.aggregate_id}:{delivery.event.aggregate_version}")
+
+    connection = connect(
+        broker_users.url("consumer"), name=f"test:{test_id}", reconnect_interval=0.2
+    )
+    stopping, consuming = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(
+        run_consumer(
+            EventConsumer("sales", handlers),
+            connection,
+            topology=Topology(
+                exchange=EXCHANGE,
+                queue=QUEUE,
+                patterns=("order.placed",),
+                max_deliveries=3,
+                partitions=4,
+            ),
+            prefetch=8,
+            metrics=ConsumerMetrics("sales"),
+            backoff=Backoff(0.01, 0.05),
+            stopping=stopping,
+            consuming=consuming,
+            trusted=TrustedPublishers([broker_users.names["relay"]]),
+            ordering=Ordering(member=test_id, heartbeat=0.2, expiry=1.0),
+        )
+    )
+    try:
+
+        async def started() -> bool:
+            if task.done():
+                task.result()  # raises what stopped it, e.g. ACCESS_REFUSED
+            return consuming.is_set()
+
+        await eventually(started, within=15)
+        relay = broker_users.url("relay")
+        for version in (1, 2):
+            message = event_message(
+                "order.placed",
+                {"n": 0},
+                aggregate_id="o-1",
+                version=version,
+                user_id=broker_users.names["relay"],
+            )
+            await publish_as(relay, message)
+        await eventually(lambda: _equal(applied, ["o-1:1", "o-1:2"]), within=15)
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, 30)
+        await connection.close()
