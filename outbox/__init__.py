@@ -19,7 +19,8 @@ from outbox.errors import (
     OutboxError,
     TransactionFailedError,
 )
-from outbox.events import DOCUMENT_MODELS, EventStatus, OutboxEvent, OutboxStream, record, utc_now
+from outbox.events import DOCUMENT_MODELS, EventStatus, OutboxEvent, OutboxStream, utc_now
+from outbox.recording import NewEvent, record, record_many
 from outbox.session import (
     auto_session,
     bound_session,
@@ -42,6 +43,7 @@ __all__ = [
     "EventHeaders",
     "EventStatus",
     "InvalidEventError",
+    "NewEvent",
     "NoSessionError",
     "NoTransactionError",
     "NotConfiguredError",
@@ -58,6 +60,7 @@ __all__ = [
     "get_client",
     "in_transaction",
     "record",
+    "record_many",
     "run_in_transaction",
     "session_scope",
     "set_default_policy",

@@ -1,12 +1,9 @@
-"""The outbox event document, and `record()`, which appends one inside the bound transaction."""
+"""The outbox event document, and the stream document that numbers each aggregate's events."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 import zlib
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -14,14 +11,10 @@ from typing import Any
 import pymongo
 from beanie import Document
 from pydantic import Field
-from pymongo import IndexModel, ReturnDocument
+from pymongo import IndexModel
 
-from outbox.context import EventHeaders, current_headers
-from outbox.errors import InvalidEventError, NoTransactionError
-from outbox.tracing import stamped
-from outbox.transaction import in_transaction
+from outbox.context import EventHeaders
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PARTITIONS = 64
 """Events are spread over this many partitions by aggregate; a relay owns whole partitions."""
 
@@ -96,61 +89,3 @@ class OutboxStream(Document):
 
 
 DOCUMENT_MODELS: list[type[Document]] = [OutboxEvent, OutboxStream]
-
-
-def _json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return dict(json.loads(json.dumps(payload, allow_nan=False)))
-    except (TypeError, ValueError) as e:
-        raise InvalidEventError(f"event payload is not JSON: {e}") from e
-
-
-async def _next_version(aggregate_type: str, aggregate_id: str) -> int:
-    stream = await OutboxStream.get_pymongo_collection().find_one_and_update(
-        {"_id": f"{aggregate_type}:{aggregate_id}"},
-        {"$inc": {"version": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
-    assert stream is not None  # upsert=True always returns the document
-    return int(stream["version"])
-
-
-async def record(
-    *,
-    aggregate_type: str,
-    aggregate_id: str,
-    name: str,
-    payload: Mapping[str, Any],
-    headers: EventHeaders | None = None,
-) -> OutboxEvent:
-    """Appends the event `<aggregate_type>.<name>` to the outbox in the bound transaction.
-
-    The aggregate's next version is assigned in the same transaction, so versions are
-    contiguous. Raises NoTransactionError outside a transaction: an event is never written
-    apart from the state change it describes.
-    """
-    if not in_transaction():
-        raise NoTransactionError(
-            "record() needs an active transaction: call it inside @transactional() "
-            "or `async with transaction()`"
-        )
-    for label, value in (("aggregate_type", aggregate_type), ("name", name)):
-        if not _NAME.match(value):
-            raise InvalidEventError(f"{label} {value!r} must match {_NAME.pattern}")
-    if not aggregate_id:
-        raise InvalidEventError("aggregate_id must not be empty")
-    body = _json_payload(payload)
-    event_type = f"{aggregate_type}.{name}"
-    event = OutboxEvent(
-        type=event_type,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-        aggregate_version=await _next_version(aggregate_type, aggregate_id),
-        payload=body,
-        headers=headers or stamped(current_headers()),
-        routing_key=event_type,
-        partition=partition_of(aggregate_type, aggregate_id),
-    )
-    await event.insert()
-    return event

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from outbox import transactional, utc_now
 from services.domain.catalog import Product
 from services.domain.errors import UnknownReferenceError
 from services.domain.orders import Order
 from services.service_layer.recording import record_events
+from services.service_layer.turns import Turns
 from services.store import catalog as catalog_store
 from services.store import orders as store
 from services.store.ids import new_id
+
+_product_turns = Turns()
+
+
+def turn_of_products(product_ids: Iterable[str]) -> AbstractAsyncContextManager[None]:
+    """Hold around a whole order transaction: orders of one product take turns (see turns)."""
+    return _product_turns.taking(product_ids)
 
 
 @transactional()
@@ -25,11 +34,11 @@ async def place_order(*, customer: str, items: Sequence[tuple[str, int]]) -> Ord
     order, placed, reserved = Order.place(
         id=new_id(), customer=customer, items=_with_products(items, products), now=utc_now()
     )
-    for reservation in reserved:
-        # Written only if nobody changed the product since it was read, so stock cannot go
-        # negative even where reads are not isolated from other writers.
-        product = products[reservation.aggregate_id]
-        await catalog_store.save_product(product, previous_version=read_at[product.id])
+    # Written only if nobody changed the products since they were read, so stock cannot go
+    # negative even where reads are not isolated from other writers.
+    await catalog_store.save_products(
+        [(products[r.aggregate_id], read_at[r.aggregate_id]) for r in reserved]
+    )
     await store.add_order(order)
     await record_events(placed, *reserved)
     return order
@@ -58,11 +67,12 @@ async def cancel_order(*, order_id: str, expected_versions: Collection[int] | No
     await store.save_order(order, previous_version=previous)
     returned = order.returned_units()
     products = await catalog_store.products_by_id(returned)
-    releases = []
+    releases, saved = [], []
     for product_id, quantity in returned.items():
         product = products[product_id]
         read_at = product.version
         releases.append(product.release(quantity, order_id=order.id))
-        await catalog_store.save_product(product, previous_version=read_at)
+        saved.append((product, read_at))
+    await catalog_store.save_products(saved)
     await record_events(cancelled, *releases)
     return order

@@ -7,10 +7,13 @@ from services.domain.aggregate import DomainEvent
 
 
 async def record_events(*events: DomainEvent) -> None:
-    for event in events:
-        await outbox.record(
+    """Records the events in their order, all in one go (a few round trips, however many)."""
+    await outbox.record_many(
+        outbox.NewEvent(
             aggregate_type=event.aggregate_type,
             aggregate_id=event.aggregate_id,
             name=event.name,
             payload=event.payload(),
         )
+        for event in events
+    )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from beanie import PydanticObjectId, SortDirection
+from pymongo import UpdateOne
 
 from services.domain.catalog import Category, Product
 from services.domain.errors import ConcurrentUpdateError
@@ -89,7 +90,26 @@ async def list_products(*, category_id: str | None, after: str | None, limit: in
 
 async def save_product(product: Product, *, previous_version: int) -> None:
     """Writes a changed product, if nobody changed it since it was read at `previous_version`."""
-    result = await ProductDocument.get_pymongo_collection().update_one(
+    await save_products([(product, previous_version)])
+
+
+async def save_products(changed: Sequence[tuple[Product, int]]) -> None:
+    """Writes changed products (each with the version it was read at) in one round trip,
+    each only if nobody changed it since; else ConcurrentUpdateError, and the transaction
+    that wrote the others must not commit."""
+    if not changed:
+        return
+    result = await ProductDocument.get_pymongo_collection().bulk_write(
+        [_saved(product, previous_version) for product, previous_version in changed]
+    )
+    if result.matched_count != len(changed):
+        # Inside a MongoDB transaction a concurrent write is a retried write conflict instead.
+        names = ", ".join(repr(product.id) for product, _ in changed)
+        raise ConcurrentUpdateError(f"one of the products {names} changed while being updated")
+
+
+def _saved(product: Product, previous_version: int) -> UpdateOne:
+    return UpdateOne(
         {"_id": PydanticObjectId(product.id), "version": previous_version},
         {
             "$set": {
@@ -100,6 +120,3 @@ async def save_product(product: Product, *, previous_version: int) -> None:
             }
         },
     )
-    if result.matched_count != 1:
-        # Inside a MongoDB transaction a concurrent write is a retried write conflict instead.
-        raise ConcurrentUpdateError(f"product {product.id!r} changed while being updated")
