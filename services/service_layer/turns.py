@@ -44,7 +44,8 @@ class Turns:
             for key in wanted:
                 self._wanted[key] -= 1
                 if not self._wanted[key]:
-                    del self._wanted[key], self._locks[key]
+                    del self._wanted[key]
+                    self._locks.pop(key, None)  # a waiter cancelled early never made it
 
     def __len__(self) -> int:
         """How many keys someone holds or waits for."""
