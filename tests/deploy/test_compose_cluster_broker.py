@@ -22,7 +22,7 @@ from tests.deploy.cluster import (
     services,
 )
 from tests.deploy.configs import enabled_plugins, rabbitmq_conf
-from tests.deploy.definitions import RELAY, SALES
+from tests.deploy.definitions import RELAY, SALES, permissions
 from tests.test_compose import _argv, _service, raw_environment, settings_of
 
 COOKIE = "BOUNDBOX_ERLANG_COOKIE"  # the variable deploy/rabbitmq/entrypoint.sh writes out
@@ -127,6 +127,12 @@ def test_two_consumers_in_ordered_mode_on_two_nodes() -> None:
         settings = settings_of(consumer)
         assert broker_user(settings.consumer_broker_url) == SALES
         assert settings.trusted_publisher_users == {RELAY}
+        # The sales user may declare and read every queue of ordered mode, and its exchange.
+        queue = f"{settings.consumer_queue_prefix}.sales"
+        names = [f"{queue}.hash", *(f"{queue}.{n}" for n in range(int(partitions)))]
+        may = permissions(SALES)
+        refused = [n for n in names for k in ("configure", "write", "read") if not may.allows(k, n)]
+        assert not refused, f"{SALES} may not use {sorted(set(refused))}"
     ids = [settings_of(consumer).consumer_id for consumer in CONSUMERS]
     assert all(ids) and len(set(ids)) == len(CONSUMERS), f"CONSUMER_ID: {ids}"
     hosts = [broker_host(consumer) for consumer in CONSUMERS]
