@@ -3,6 +3,9 @@
 The reply is stored in the command's own transaction, so "effect happened" and "reply
 stored" commit together: a retry can never see one without the other. Only successes are
 stored: a failed command commits nothing, so retrying it with the same key runs it again.
+A stored reply is looked up only when a command fails or its key turns out to be taken (a
+retry's command runs, and its transaction aborts): first requests, nearly all of them, save
+that read.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from outbox import run_in_transaction
 from services.api.errors import IdempotencyKeyReusedError
@@ -70,36 +73,39 @@ class Idempotency:
         # Keys are each caller's own: two callers choosing the same key never meet.
         key = json.dumps([self.caller(), self.key], separators=(",", ":"))
         try:
-            reply, replayed = await self._once(key, fingerprint, command)
-        except DuplicateKeyError:
-            # A concurrent request with the same key committed first: answer with its reply.
-            reply, replayed = await self._once(key, fingerprint, command)
-        return reply.response(replayed=replayed)
-
-    async def _once(
-        self, key: str, fingerprint: str, command: Callable[[], Awaitable[Reply]]
-    ) -> tuple[Reply, bool]:
-        async def unit_of_work() -> tuple[Reply, bool]:
+            reply = await run_in_transaction(lambda: self._run_and_store(key, fingerprint, command))
+        except Exception as error:
+            # The command runs first and its reply is stored last: a key already used, with
+            # its reply committed, surfaces here (a duplicate key, or the command refusing
+            # what it did before, e.g. a cancel already made). Nothing of this attempt was
+            # committed, so the stored reply is the answer. Looking it up only now saves a
+            # read in every first request.
+            if isinstance(error, PyMongoError) and not isinstance(error, DuplicateKeyError):
+                raise
             stored = await store.find_reply(key)
-            if stored is not None:
-                if stored.request_hash != fingerprint:
-                    raise IdempotencyKeyReusedError(
-                        "this Idempotency-Key was used for a different request"
-                    )
-                return Reply(stored.status_code, stored.body, stored.headers), True
-            reply = await command()
-            await store.save_reply(
-                key,
-                store.StoredReply(
-                    request_hash=fingerprint,
-                    status_code=reply.status_code,
-                    body=reply.body,
-                    headers=reply.headers,
-                ),
-            )
-            return reply, False
+            if stored is None:
+                raise
+            if stored.request_hash != fingerprint:
+                raise IdempotencyKeyReusedError(
+                    "this Idempotency-Key was used for a different request"
+                ) from None
+            return Reply(stored.status_code, stored.body, stored.headers).response(replayed=True)
+        return reply.response()
 
-        return await run_in_transaction(unit_of_work)
+    async def _run_and_store(
+        self, key: str, fingerprint: str, command: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
+        reply = await command()
+        await store.save_reply(
+            key,
+            store.StoredReply(
+                request_hash=fingerprint,
+                status_code=reply.status_code,
+                body=reply.body,
+                headers=reply.headers,
+            ),
+        )
+        return reply
 
     def _fingerprint(self, payload: BaseModel | None) -> str:
         """The request's identity: method, path and the validated body, canonically ordered."""
