@@ -21,10 +21,14 @@ async def consume(
     worker: Worker,
     stopping: asyncio.Event,
     consuming: asyncio.Event | None = None,
+    finishing: asyncio.Event | None = None,
 ) -> None:
     """Feeds the queue's messages to `worker` until `stopping`; the message in hand finishes.
 
-    `consuming` is set while the subscription is in place (readiness).
+    `consuming` is set while the subscription is in place (readiness). Once `finishing` is
+    set, the subscription is cancelled and the messages already delivered are still applied
+    before the loop ends (an ordered queue given to another instance: its new reader finds
+    their versions applied instead of waiting for them to come round again).
 
     The broker subscription is restored by the robust channel after a reconnection. Messages
     that arrived before the connection broke cannot be settled any more: they are dropped
@@ -44,8 +48,23 @@ async def consume(
     tag = await queue.consume(receive)
     if consuming is not None:
         consuming.set()
+    cancelled = asyncio.Event()
+    watcher = (
+        None
+        if finishing is None
+        else asyncio.ensure_future(_cancel_when(finishing, queue, tag, cancelled))
+    )
     try:
-        while (message := await _next(inbox, stopping)) is not None:
+        while True:
+            message: AbstractIncomingMessage | None = None
+            if cancelled.is_set() and not stopping.is_set():
+                if inbox.empty():
+                    break
+                message = inbox.get_nowait()
+            elif (message := await _next(inbox, stopping, cancelled)) is None:
+                if stopping.is_set():
+                    break
+                continue  # cancelled: what was delivered before the cancel, then out
             batch = [m for m in _at_hand(inbox, message, worker.consumer.batch) if not _stale(m)]
             if not batch:
                 continue
@@ -65,25 +84,39 @@ async def consume(
         if consuming is not None:
             consuming.clear()
         handing_back = True
-        with contextlib.suppress(*BROKER_ERRORS, asyncio.TimeoutError):
-            await queue.cancel(tag, timeout=5)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if not cancelled.is_set():
+            with contextlib.suppress(*BROKER_ERRORS, asyncio.TimeoutError):
+                await queue.cancel(tag, timeout=5)
         await _requeue(inbox)
 
 
+async def _cancel_when(
+    finishing: asyncio.Event, queue: AbstractQueue, tag: str, cancelled: asyncio.Event
+) -> None:
+    await finishing.wait()
+    with contextlib.suppress(*BROKER_ERRORS, asyncio.TimeoutError):
+        await queue.cancel(tag, timeout=5)
+    cancelled.set()
+
+
 async def _next(
-    inbox: asyncio.Queue[AbstractIncomingMessage], stopping: asyncio.Event
+    inbox: asyncio.Queue[AbstractIncomingMessage], *until: asyncio.Event
 ) -> AbstractIncomingMessage | None:
-    """The next message, or None once `stopping` is set."""
-    if stopping.is_set():
+    """The next message, or None once one of the `until` events is set."""
+    if any(event.is_set() for event in until):
         return None
     if not inbox.empty():
         return inbox.get_nowait()
     getting = asyncio.ensure_future(inbox.get())
-    waiting = asyncio.ensure_future(stopping.wait())
+    waiting = [asyncio.ensure_future(event.wait()) for event in until]
     try:
-        await asyncio.wait({getting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({getting, *waiting}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (waiting, getting):
+        for task in (*waiting, getting):
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -91,8 +124,8 @@ async def _next(
     if getting.cancelled():
         return None
     message = getting.result()
-    if stopping.is_set():
-        inbox.put_nowait(message)  # handed back with the rest
+    if any(event.is_set() for event in until):
+        inbox.put_nowait(message)  # handed back with the rest, or applied while finishing
         return None
     return message
 

@@ -11,22 +11,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Sequence
 
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import BaseModel
+from pymongo.errors import PyMongoError
 
 from outbox.consumer import envelope, tracing, versions
 from outbox.consumer.consumer import Consumer
 from outbox.consumer.envelope import Delivery
 from outbox.consumer.failures import Reason, describe
 from outbox.consumer.handlers import Handler, Handlers
-from outbox.consumer.versions import VersionGapError
+from outbox.consumer.versions import Verdict, VersionGapError
 from outbox.consumer.worker import Worker
 
 log = logging.getLogger("boundbox.consumer")
+
+GAP_WAIT_SECONDS = 2.0
 
 NEVER_PASSED = (Reason.UNTRUSTED_PUBLISHER, Reason.UNPARSEABLE, Reason.TOO_LARGE)
 
@@ -85,7 +89,30 @@ def ordered(consumer: Consumer) -> Consumer:
 
 
 class OrderedWorker(Worker):
-    """A worker whose dead-lettered messages still take their aggregate's version."""
+    """A worker that lets a gap close before it gives up on a delivery, and whose
+    dead-lettered messages still take their aggregate's version."""
+
+    async def finish(self, message: AbstractIncomingMessage, delivery: Delivery) -> None:
+        await self._wait_turn(delivery)
+        await super().finish(message, delivery)
+
+    async def _wait_turn(self, delivery: Delivery) -> None:
+        """Waits up to GAP_WAIT_SECONDS while an earlier version is missing: most often the
+        instance that read this queue before is still applying it (a requeue would cost a
+        delivery and a backoff)."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + GAP_WAIT_SECONDS, 0.01
+        version = delivery.event.aggregate_version
+        while True:
+            try:
+                last = await versions.last_version(self.consumer.name, delivery)
+            except PyMongoError:
+                return  # applying it meets the same outage, and retries it
+            if versions.verdict(last, version) is not Verdict.GAP or loop.time() > deadline:
+                return
+            if not await self.pause(delay):
+                return
+            delay = min(delay * 2, 0.2)
 
     async def discard(
         self, message: AbstractIncomingMessage, reason: Reason, error: BaseException

@@ -34,7 +34,8 @@ WorkerFactory = Callable[[asyncio.Event], Worker]
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    stop: asyncio.Event
+    stop: asyncio.Event  # hand back what was prefetched, now
+    finish: asyncio.Event  # apply what was prefetched, then end
     task: asyncio.Task[None]
 
 
@@ -54,6 +55,7 @@ class Partitions:
         self.workers = workers
         self.heartbeat = heartbeat
         self.reading: dict[int, _Reading] = {}
+        self.leaving: list[_Reading] = []  # given up, finishing what they hold
         self._unreachable = False
 
     async def run(self, stopping: asyncio.Event, consuming: asyncio.Event | None = None) -> None:
@@ -71,7 +73,12 @@ class Partitions:
         finally:
             if consuming is not None:
                 consuming.clear()
-            await self._give_up(set(self.reading))
+            readings = [*self.reading.values(), *self.leaving]
+            for reading in readings:
+                reading.stop.set()
+            for reading in readings:  # each finishes its message in hand, hands back the rest
+                with contextlib.suppress(Exception):
+                    await reading.task
             with contextlib.suppress(PyMongoError):
                 await self.membership.leave()
 
@@ -92,13 +99,16 @@ class Partitions:
         given_up, taken = set(self.reading) - wanted, wanted - set(self.reading)
         if not given_up and not taken:
             return
-        await self._give_up(given_up)
+        for index in given_up:  # its next reader waits (single active consumer) till it ends
+            reading = self.reading.pop(index)
+            reading.finish.set()
+            self.leaving.append(reading)
         started = []
         for index in sorted(taken):
-            stop, subscribed = asyncio.Event(), asyncio.Event()
-            queue = self.queues[index]
-            task = asyncio.create_task(consume(queue, self.workers(stop), stop, subscribed))
-            self.reading[index] = _Reading(stop, task)
+            stop, finish, subscribed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+            queue, worker = self.queues[index], self.workers(stop)
+            task = asyncio.create_task(consume(queue, worker, stop, subscribed, finish))
+            self.reading[index] = _Reading(stop, finish, task)
             started.append(_subscribed(task, subscribed))
         await asyncio.gather(*started)
         log.info(
@@ -109,16 +119,9 @@ class Partitions:
             ", ".join(self.queues[index].name for index in sorted(self.reading)) or "none",
         )
 
-    async def _give_up(self, indexes: set[int]) -> None:
-        readings = [self.reading.pop(index) for index in indexes]
-        for reading in readings:
-            reading.stop.set()
-        for reading in readings:  # each finishes its message in hand, then hands back the rest
-            with contextlib.suppress(Exception):
-                await reading.task
-
     def _forget_ended(self) -> None:
         """Forgets queues whose loop ended on an error: they are read again at once."""
+        self.leaving = [reading for reading in self.leaving if not reading.task.done()]
         for index, reading in list(self.reading.items()):
             if reading.task.done():
                 del self.reading[index]
