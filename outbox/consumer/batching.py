@@ -1,7 +1,7 @@
 """A worker's batch: the messages at hand applied in one transaction, acked after its commit.
 
 Each message is first checked on its own (trusted publisher, envelope, payload model): a poison
-one is dead-lettered there and never joins the transaction. The rest are applied together by
+one never joins the transaction, and is dead-lettered in its turn. The rest are applied together by
 `batch.apply_all`. Should that transaction fail, nothing of it committed, and the messages are
 applied one at a time as without batching, so a failing one is requeued or dead-lettered on its
 own and the others are applied once, in order. An outage is retried in place, as for one.
@@ -26,7 +26,7 @@ from outbox.consumer import batch, tracing
 from outbox.consumer.consumer import Outcome
 from outbox.consumer.envelope import Delivery
 from outbox.consumer.errors import PoisonMessageError
-from outbox.consumer.failures import Kind, classify, describe, reason_of
+from outbox.consumer.failures import Kind, Refusal, classify, describe, reason_of
 
 if TYPE_CHECKING:
     from outbox.consumer.worker import Worker
@@ -50,34 +50,42 @@ def current(span: Span) -> AbstractContextManager[object]:
 
 
 async def handle(worker: Worker, messages: Sequence[AbstractIncomingMessage]) -> None:
-    """Applies and settles `messages` (in delivery order); never raises for a failing message."""
+    """Applies and settles `messages` (in delivery order); never raises for a failing message.
+
+    A refused message splits the batch: those before it are applied and settled first, then it
+    is dead-lettered, then the rest, so whatever dead-lettering does happens in order too.
+    """
     name = worker.consumer.name
     with contextlib.ExitStack() as spans:
-        items: list[_Item] = []
+        run: list[_Item] = []
         for message in messages:
             span = spans.enter_context(tracing.applying(message, consumer=name))
             with current(span):
-                item = await _admit(worker, message, span)
-            if item is not None:
-                items.append(item)
-        if items:
-            await _apply(worker, items)
+                inspected = _inspect(worker, message, span)
+            if isinstance(inspected, _Item):
+                run.append(inspected)
+                continue
+            if run:
+                await _apply(worker, run)
+                run = []
+            with current(span):
+                await worker.refuse(message, inspected)
+        if run:
+            await _apply(worker, run)
 
 
-async def _admit(worker: Worker, message: AbstractIncomingMessage, span: Span) -> _Item | None:
-    """The message ready to join the batch; None once dead-lettered as poison."""
-    delivery = await worker.admit(message)
-    if delivery is None:
-        return None
+def _inspect(worker: Worker, message: AbstractIncomingMessage, span: Span) -> _Item | Refusal:
+    """The message ready to join the batch, or why it is refused."""
+    inspected = worker.inspect(message)
+    if isinstance(inspected, Refusal):
+        return inspected
     handlers = worker.consumer.handlers
-    if handlers.get(delivery.type) is None:
-        return _Item(message, span, delivery, handled=False)
+    if handlers.get(inspected.type) is None:
+        return _Item(message, span, inspected, handled=False)
     try:
-        delivery = handlers.validate(delivery)
+        delivery = handlers.validate(inspected)
     except PoisonMessageError as e:
-        worker.count_failure(Kind.POISON)
-        await worker.discard(message, reason_of(e), e)
-        return None
+        return Refusal(reason_of(e), e)
     return _Item(message, span, delivery, handled=True)
 
 

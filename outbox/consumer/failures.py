@@ -51,6 +51,14 @@ class Reason(StrEnum):
     VERSION_GAP = "version-gap"  # ordered mode: an earlier version never came (see versions)
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a message is dead-lettered without being applied."""
+
+    reason: Reason
+    error: Exception
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = error

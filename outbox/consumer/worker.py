@@ -22,6 +22,7 @@ from outbox.consumer.failures import (
     Backoff,
     Kind,
     Reason,
+    Refusal,
     classify,
     dead_letter,
     describe,
@@ -78,31 +79,35 @@ class Worker:
             await batching.handle(self, messages)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
-        delivery = await self.admit(message)
-        if delivery is not None:
-            await self.finish(message, delivery)
+        inspected = self.inspect(message)
+        if isinstance(inspected, Refusal):
+            await self.refuse(message, inspected)
+        else:
+            await self.finish(message, inspected)
 
-    async def admit(self, message: AbstractIncomingMessage) -> Delivery | None:
-        """`message` parsed, from a trusted publisher; None when it was dead-lettered as poison."""
+    def inspect(self, message: AbstractIncomingMessage) -> Delivery | Refusal:
+        """`message` parsed, from a trusted publisher; or why it is refused (nothing settled)."""
         try:
             if self.trusted is not None:
                 self.trusted.check(message)  # before anything reads what it says
         except UntrustedPublisherError as e:
-            log.warning(
-                "message %s dead-lettered: %s trace_id=%s",
-                message.message_id,
-                e,
-                tracing.trace_id(message),
-            )
-            self.count_failure(Kind.POISON)
-            await self.discard(message, Reason.UNTRUSTED_PUBLISHER, e)
-            return None
+            return Refusal(Reason.UNTRUSTED_PUBLISHER, e)
         try:
             return envelope.parse(message, max_bytes=self.consumer.max_message_bytes)
         except Exception as e:  # whatever a body holds, it only ever poisons its own message
-            self.count_failure(Kind.POISON)
-            await self.discard(message, reason_of(e, parsing=True), e)
-            return None
+            return Refusal(reason_of(e, parsing=True), e)
+
+    async def refuse(self, message: AbstractIncomingMessage, refusal: Refusal) -> None:
+        """Dead-letters a message refused before it was applied (a poison one)."""
+        if refusal.reason is Reason.UNTRUSTED_PUBLISHER:
+            log.warning(
+                "message %s dead-lettered: %s trace_id=%s",
+                message.message_id,
+                refusal.error,
+                tracing.trace_id(message),
+            )
+        self.count_failure(Kind.POISON)
+        await self.discard(message, refusal.reason, refusal.error)
 
     async def finish(self, message: AbstractIncomingMessage, delivery: Delivery) -> None:
         """Applies `delivery` in a transaction of its own, then settles `message`."""

@@ -208,6 +208,7 @@ async def test_poison_in_a_batch_is_dead_lettered_and_the_others_applied_once_in
         unparseable.message_id: "unparseable",
     }
     assert await journaled() == [GATE, "k0", "k1", "k2", "k3"]
+    assert recorder.batch_of("k0") == ["k0"]  # a refused message splits the batch, in order
     for key in ("k0", "k1", "k2", "k3"):
         assert await tally(key) == 1
     assert await tally("reject") == 0
