@@ -69,6 +69,7 @@ _CONSUME = (
     "consumer_host",
     "consumer_port",
     "consumer_prefetch",
+    "consumer_batch",
     "consumer_ordered",
     "consumer_partitions",
     "consumer_max_deliveries",

@@ -12,6 +12,8 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -210,6 +212,10 @@ class Settings(BaseSettings):
     event with another AMQP `user_id`, or none, is dead-lettered as `untrusted-publisher`.
     Empty: the relay's user (that of RELAY_AMQP_URL, else AMQP_URL)."""
     consumer_prefetch: Annotated[int, Field(ge=1, le=1000)] = 32
+    consumer_batch: Annotated[int, Field(ge=1, le=1000)] = 16
+    """Up to this many deliveries already prefetched are applied in one transaction (one inbox
+    write, one commit; a batch never waits to fill); 1: one transaction per delivery. At most
+    CONSUMER_PREFETCH."""
     consumer_ordered: bool = False
     """Ordered mode: each aggregate's events applied in version order by any number of
     instances, over CONSUMER_PARTITIONS queues (needs the rabbitmq_consistent_hash_exchange
@@ -267,6 +273,17 @@ class Settings(BaseSettings):
         if self.consumer_retry_backoff > self.consumer_retry_backoff_max:
             raise ValueError("CONSUMER_RETRY_BACKOFF must not exceed CONSUMER_RETRY_BACKOFF_MAX")
         return self
+
+    @field_validator("consumer_batch")
+    @classmethod
+    def _consumer_batch_within_prefetch(cls, batch: int, info: ValidationInfo) -> int:
+        prefetch = info.data.get("consumer_prefetch")  # absent when it failed on its own
+        if prefetch is not None and batch > prefetch:
+            raise ValueError(
+                f"{batch} must not exceed CONSUMER_PREFETCH ({prefetch}):"
+                " a batch is taken from the prefetched deliveries"
+            )
+        return batch
 
 
 def load_settings() -> Settings:

@@ -210,6 +210,25 @@ def test_boundbox_dev_sets_the_namespaced_archive() -> None:
     assert 'setdefault("ARCHIVE_QUEUE", settings.namespaced_archive_queue)' in source
 
 
+def test_a_consumer_batch_over_the_prefetch_is_one_line() -> None:
+    result = boundbox(*COMMANDS["consume"], CONSUMER_PREFETCH="8", CONSUMER_BATCH="9")
+    assert_one_configuration_line(result, "CONSUMER_BATCH")
+    assert "CONSUMER_PREFETCH (8)" in result.stderr
+
+
+@pytest.mark.parametrize(("batch", "accepted"), [("1", True), ("32", True), ("0", False)])
+def test_consumer_batch_is_1_to_the_prefetch(
+    batch: str, accepted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSUMER_PREFETCH", "32")
+    monkeypatch.setenv("CONSUMER_BATCH", batch)
+    if accepted:
+        assert load_settings().consumer_batch == int(batch)
+    else:
+        with pytest.raises(ConfigurationError, match=r"^CONSUMER_BATCH: "):
+            load_settings()
+
+
 @pytest.mark.parametrize("command", ["api", "consume"])
 def test_a_malformed_jwks_url_is_one_line(command: str) -> None:
     result = boundbox(

@@ -27,7 +27,7 @@ from outbox.consumer import (
 )
 from outbox.consumer.membership import Ordering, member_id
 from services.sales.documents import CONSUMER, DOCUMENT_MODELS
-from services.sales.handlers import handlers
+from services.sales.handlers import apply_batch, handlers
 from services.sales.routes import sales_router
 from services.security import Authenticator, authenticator_from
 
@@ -48,6 +48,8 @@ def build(
         handlers,
         policy=RetryPolicy(budget_seconds=settings.transaction_budget_seconds),
         max_message_bytes=settings.consumer_max_message_bytes,
+        batch=settings.consumer_batch,
+        apply_batch=apply_batch,
     )
     return Service(
         consumer=consumer,
