@@ -13,7 +13,20 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from tests.support.plugins import enable_consistent_hash, ensure_consistent_hash
 from tests.support.processes import mongodb_under_test
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _broker_plugins() -> None:
+    """The consistent-hash exchange (ordered consumers), enabled once per run where possible."""
+    enable_consistent_hash()
+
+
+@pytest.fixture(scope="session")
+def consistent_hash() -> None:
+    """The broker has the consistent-hash exchange type: a test that needs it asks for this."""
+    ensure_consistent_hash()
 
 
 @pytest.fixture(scope="session")

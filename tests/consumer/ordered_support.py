@@ -11,14 +11,6 @@ from aio_pika import ExchangeType
 from aio_pika.abc import AbstractRobustConnection
 
 from outbox.consumer import Topology
-from tests.consumer.conftest import AMQP_URL
-from tests.support.plugins import ensure_consistent_hash
-
-
-@pytest.fixture(scope="session")
-def consistent_hash() -> None:
-    """The broker has the consistent-hash exchange type ordered mode needs."""
-    ensure_consistent_hash(AMQP_URL)
 
 
 @dataclass(frozen=True)

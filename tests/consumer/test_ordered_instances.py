@@ -19,10 +19,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.consumer.conftest import AMQP_URL, consumers_of
 from tests.consumer.messages import event_message, publish
-from tests.consumer.ordered_support import OrderedNames, consistent_hash, ordered_names
+from tests.consumer.ordered_support import OrderedNames, ordered_names
 from tests.support.processes import eventually, free_port
 
-__all__ = ["consistent_hash", "ordered_names"]  # fixtures
+__all__ = ["ordered_names"]  # a fixture
 
 AGGREGATES, VERSIONS, PARTITIONS = 200, 10, 8
 

@@ -38,12 +38,9 @@ from outbox.consumer import Consumer as EventConsumer
 from outbox.consumer.membership import Ordering
 from tests.consumer.conftest import AMQP_URL, ConsumerDb, Tally
 from tests.consumer.messages import event_message, take
-from tests.consumer.ordered_support import consistent_hash
 from tests.deploy.definitions import RELAY, SALES, Permissions, permissions
 from tests.relay.support import record_many, relay_settings, running_relay
 from tests.support.processes import eventually
-
-__all__ = ["consistent_hash"]  # a fixture
 
 EXCHANGE, ARCHIVE, QUEUE = "boundbox.events", "boundbox.archive", "boundbox.sales"
 REASON = "x-boundbox-reason"

@@ -11,12 +11,9 @@ from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 
 from tests.consumer.conftest import Names, consumers_of
 from tests.consumer.messages import event_message, publish
-from tests.consumer.ordered_support import consistent_hash
 from tests.sales.conftest import SalesProcess, StartSales
 from tests.sales.factories import order_payload
 from tests.support.processes import eventually
-
-__all__ = ["consistent_hash"]  # a fixture
 
 PARTITIONS = 2
 

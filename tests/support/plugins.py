@@ -2,12 +2,15 @@
 
 Ordered consumers need the consistent-hash exchange type (`rabbitmq_consistent_hash_exchange`,
 shipped with RabbitMQ, off by default). The machines of a run are new each time, so the suite
-enables it itself when it runs where `rabbitmq-plugins` does; elsewhere the broker must have it.
+enables it at its start where `rabbitmq-plugins` runs (tests/conftest.py); elsewhere the broker
+must have it, and the tests that need it fail with one line saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import subprocess
 import uuid
 
@@ -16,6 +19,8 @@ import pytest
 from aiormq.exceptions import ConnectionCommandInvalid
 
 from outbox.consumer.topology import HASH_EXCHANGE_TYPE, HASH_PLUGIN
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 async def _has_hash_exchange(amqp_url: str) -> bool:
@@ -47,7 +52,15 @@ def _enable() -> str:
     return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()
 
 
-def ensure_consistent_hash(amqp_url: str) -> None:
+def enable_consistent_hash(amqp_url: str = AMQP_URL) -> None:
+    """Enables the exchange type if the broker lacks it and can be told to; else nothing (a
+    broker that is not there fails the tests that use it, each on its own)."""
+    with contextlib.suppress(Exception):
+        if not asyncio.run(_has_hash_exchange(amqp_url)):
+            _enable()
+
+
+def ensure_consistent_hash(amqp_url: str = AMQP_URL) -> None:
     """Makes sure the broker at `amqp_url` has the exchange type; fails the test otherwise."""
     if asyncio.run(_has_hash_exchange(amqp_url)):
         return
