@@ -14,6 +14,11 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 """How long a client may replay a command with the same Idempotency-Key."""
 
 
+def stored(document: Document) -> dict[str, Any]:
+    """The document as Beanie would encode it, built by pydantic (Beanie's encoder is slow)."""
+    return {"_id": document.id, **document.model_dump(exclude={"id", "revision_id"})}
+
+
 class CategoryDocument(Document):
     name: str
     description: str

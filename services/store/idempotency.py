@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outbox import utc_now
-from services.store.documents import IdempotencyRecord
+from services.store.documents import IdempotencyRecord, stored
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,11 +31,12 @@ async def find_reply(key: str) -> StoredReply | None:
 
 async def save_reply(key: str, reply: StoredReply) -> None:
     """Inserts the reply; raises pymongo's DuplicateKeyError if the key is already taken."""
-    await IdempotencyRecord(
+    record = IdempotencyRecord(
         id=key,
         request_hash=reply.request_hash,
         status_code=reply.status_code,
         body=reply.body,
         headers=reply.headers,
         created_at=utc_now(),
-    ).insert()
+    )
+    await IdempotencyRecord.get_pymongo_collection().insert_one(stored(record))

@@ -9,7 +9,7 @@ from beanie import PydanticObjectId
 from services.domain.errors import ConcurrentUpdateError
 from services.domain.money import money
 from services.domain.orders import Order, OrderLine, OrderStatus
-from services.store.documents import OrderDocument, OrderLineDocument
+from services.store.documents import OrderDocument, OrderLineDocument, stored
 from services.store.ids import load
 
 
@@ -34,7 +34,7 @@ def order_from(doc: OrderDocument) -> Order:
 
 
 async def add_order(order: Order) -> None:
-    await OrderDocument(
+    document = OrderDocument(
         id=PydanticObjectId(order.id),
         customer=order.customer,
         lines=[
@@ -50,7 +50,8 @@ async def add_order(order: Order) -> None:
         placed_at=order.placed_at,
         cancelled_at=order.cancelled_at,
         version=order.version,
-    ).insert()
+    )
+    await OrderDocument.get_pymongo_collection().insert_one(stored(document))
 
 
 async def get_order(order_id: str) -> Order:

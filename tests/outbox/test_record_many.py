@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from beanie.odm.utils.dump import get_dict
 
 import outbox
 from outbox import NewEvent, OutboxEvent, OutboxStream
+from outbox.recording import stored
 from tests.outbox.conftest import Item
 
 
@@ -68,3 +70,13 @@ async def test_outside_a_transaction_and_empty_batches() -> None:
     async with outbox.transaction():
         assert await outbox.record_many([]) == []
     assert await OutboxEvent.count() == 0
+
+
+@pytest.mark.usefixtures("app_client")
+async def test_events_are_stored_as_beanie_encodes_them_and_read_back() -> None:
+    async with outbox.transaction():
+        (recorded,) = await outbox.record_many([event("a", n=7)])
+    assert stored(recorded) == get_dict(recorded, to_db=True, keep_nulls=True)
+    read = await OutboxEvent.get(recorded.id)
+    assert read is not None
+    assert read.model_dump() == recorded.model_dump()
