@@ -16,6 +16,9 @@ consumer = Consumer("billing", handlers)   # queue `boundbox.billing`, inbox key
 Rebuilding a projection from the event store without downtime: `Rebuild(Projection(...))`,
 see `outbox.consumer.rebuild` (handlers write `generations.collection(Document)`).
 
+Ordered mode (each aggregate's events in version order, over any number of instances):
+`Topology(..., partitions=N)`, see `outbox.consumer.ordered`.
+
 A process runs it with `serve(Service(...), stop_on_signals())`: see `outbox.consumer.service`
 and `services.sales.main`, which does exactly that.
 """
@@ -29,6 +32,7 @@ from outbox.consumer.failures import Backoff, Kind, Reason, classify
 from outbox.consumer.generations import Generation
 from outbox.consumer.handlers import Handler, Handlers
 from outbox.consumer.inbox import InboxEntry
+from outbox.consumer.membership import Ordering
 from outbox.consumer.metrics import ConsumerMetrics
 from outbox.consumer.progress import Progress
 from outbox.consumer.rebuild import Rebuild, Summary
@@ -52,6 +56,7 @@ __all__ = [
     "Handlers",
     "InboxEntry",
     "Kind",
+    "Ordering",
     "Outcome",
     "PoisonMessageError",
     "Progress",
