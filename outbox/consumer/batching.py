@@ -1,11 +1,12 @@
 """A worker's batch: the messages at hand applied in one transaction, acked after its commit.
 
 Each message is first checked on its own (trusted publisher, envelope, payload model): a poison
-one never joins the transaction, and is dead-lettered in its turn. The rest are applied together by
-`batch.apply_all`. Should that transaction fail, nothing of it committed, and the messages are
-applied one at a time as without batching, so a failing one is requeued or dead-lettered on its
-own and the others are applied once, in order. An outage is retried in place, as for one.
-Every message keeps its own apply span, current while its own work runs.
+one never joins the transaction, and is dead-lettered in its turn. The others are applied
+together by `batch.apply_all`. Should that transaction fail, nothing of it committed, and the
+messages are applied one at a time as without batching, so a failing one is requeued or
+dead-lettered on its own and the others are applied once, in order. An outage is retried in
+place, as for one message. Every message keeps its own apply span, current while its own work
+runs; the batch's shared commands (inbox, commit) run under the span entered last.
 """
 
 from __future__ import annotations
@@ -118,17 +119,18 @@ async def _commit(worker: Worker, items: list[_Item]) -> list[Outcome] | None:
     None when the worker stopped meanwhile (every message requeued). Raises any other error."""
     handled = [item for item in items if item.handled]
     spans = {id(item.delivery): item.span for item in handled}
+
+    def scope(delivery: Delivery) -> AbstractContextManager[object]:
+        return current(spans[id(delivery)])
+
+    deliveries = [item.delivery for item in handled]
     outages = 0
     while True:
         try:
-            applied = iter(
-                await batch.apply_all(
-                    worker.consumer,
-                    [item.delivery for item in handled],
-                    scope=lambda delivery: current(spans[id(delivery)]),
-                )
-                if handled
-                else ()
+            applied = (
+                await batch.apply_all(worker.consumer, deliveries, scope=scope)
+                if deliveries
+                else []
             )
         except Exception as e:
             if classify(e) is not Kind.OUTAGE:
@@ -143,7 +145,8 @@ async def _commit(worker: Worker, items: list[_Item]) -> list[Outcome] | None:
                     await worker.settle(item.message, item.message.nack(requeue=True), "requeue")
             return None
         worker.recovered()
-        return [next(applied) if item.handled else Outcome.SKIPPED for item in items]
+        outcomes = iter(applied)
+        return [next(outcomes) if item.handled else Outcome.SKIPPED for item in items]
 
 
 async def _one_by_one(worker: Worker, items: list[_Item], error: Exception) -> None:
