@@ -14,10 +14,10 @@ from outbox.consumer.membership import Ordering
 from outbox.session import bound_session
 from tests.consumer.conftest import AMQP_URL, ConsumerDb
 from tests.consumer.messages import event_message, publish, take
-from tests.consumer.ordered_support import OrderedNames, consistent_hash, ordered_names
+from tests.consumer.ordered_support import OrderedNames, ordered_names
 from tests.support.processes import eventually
 
-__all__ = ["consistent_hash", "ordered_names"]  # fixtures
+__all__ = ["ordered_names"]  # a fixture
 
 CHANGED = "thing.changed"
 
