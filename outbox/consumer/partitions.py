@@ -121,6 +121,9 @@ class Partitions:
 
     def _forget_ended(self) -> None:
         """Forgets queues whose loop ended on an error: they are read again at once."""
+        for reading in self.leaving:
+            if reading.task.done() and not reading.task.cancelled():
+                reading.task.exception()  # retrieved: it ended as it was asked to, either way
         self.leaving = [reading for reading in self.leaving if not reading.task.done()]
         for index, reading in list(self.reading.items()):
             if reading.task.done():
