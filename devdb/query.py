@@ -84,12 +84,19 @@ def matches(
     collection: Collection | None,
     txn: Transaction | None,
     spec: Mapping[str, Any] | None,
+    predicate: Callable[[Document], bool] | None = None,
 ) -> Iterator[Match]:
-    """Every document of `collection` the reader sees that matches `spec`."""
+    """Every document of `collection` the reader sees that matches `spec`.
+
+    `predicate`: `compile_filter(spec)` when the caller has it already (not for `$text`).
+    """
     if collection is None:
         return
     spec = spec or {}
-    predicate = _text_and(collection, spec) if "$text" in spec else compile_filter(spec)
+    if "$text" in spec:
+        predicate = _text_and(collection, spec)
+    elif predicate is None:
+        predicate = compile_filter(spec)
     keys = candidate_keys(collection, spec) if spec else None
     for key, doc, raw in store.documents(collection, txn, keys):
         if predicate(doc):

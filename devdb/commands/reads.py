@@ -120,10 +120,10 @@ def _select(
 ) -> list[Match]:
     if filter is not None and not isinstance(filter, Mapping):
         raise errors.bad_value("filter must be an object")
-    compile_filter(filter)  # a malformed filter fails even on a missing collection
+    predicate = compile_filter(filter)  # a malformed filter fails even on a missing collection
     found: list[Match] = []
     want = None if sort or not limit else skip + limit
-    for match in matches(ctx.store, collection, ctx.txn, filter):
+    for match in matches(ctx.store, collection, ctx.txn, filter, predicate):
         found.append(match)
         if want is not None and len(found) >= want:
             break

@@ -155,14 +155,23 @@ class Store:
                 if write.doc is not None and write.raw is not None:
                     yield key, write.doc, write.raw
             return
+        # As `get` for each key, inlined: index lookups walk many keys (a relay's backlog).
         seen: set[Key] = set()
+        records = collection.records
         for key in keys:
             if key in seen:
                 continue
             seen.add(key)
-            found = self.get(collection, key, txn)
-            if found is not None:
-                yield key, found[0], found[1]
+            if staged and (mine := staged.get(key)) is not None:
+                if mine.doc is not None and mine.raw is not None:
+                    yield key, mine.doc, mine.raw
+                continue
+            head = records.get(key)
+            if head is None:
+                continue
+            version = head if head.ts <= snapshot else head.at(snapshot)
+            if version is not None and version.doc is not None and version.raw is not None:
+                yield key, version.doc, version.raw
         for key, write in list(staged.items()):
             if key not in seen and write.doc is not None and write.raw is not None:
                 yield key, write.doc, write.raw
