@@ -25,6 +25,7 @@ BENCHMARKS = {
     "saturation": "bench.saturation",
     "rebuild": "bench.rebuild",
     "consumer-batch": "bench.consumer_batch",
+    "ordered": "bench.ordered",
 }
 
 
@@ -46,6 +47,8 @@ MEASURES = {
     "of the same events",
     "consumer-batch": "the sales consumer draining a backlog with CONSUMER_BATCH=1 and larger "
     "batches: messages/s and their ratio in the same round",
+    "ordered": "one consumer draining a backlog in ordered mode (8 queues, the version check) "
+    "against the shared queue: the ratio of their rates in the same round",
 }
 
 
