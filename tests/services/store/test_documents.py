@@ -9,6 +9,7 @@ import pytest
 from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 
+from services.store import catalog
 from services.store.documents import (
     IdempotencyRecord,
     OrderDocument,
@@ -60,3 +61,20 @@ async def test_an_order_written_so_reads_back_through_beanie(client: httpx.Async
     assert record is not None
     assert record.status_code == 201
     assert record.body == placed.json()
+
+
+async def test_products_read_without_beanie_equal_those_read_through_it(
+    client: httpx.AsyncClient,
+) -> None:
+    category = (await client.post("/categories", json={"name": "C"})).json()["id"]
+    ids = [
+        (
+            await client.post(
+                "/products",
+                json={"name": f"P{n}", "price": f"{n}.05", "category_id": category, "stock": n},
+            )
+        ).json()["id"]
+        for n in (1, 2)
+    ]
+    by_id = await catalog.products_by_id([*ids, "not-an-id", "0" * 24])
+    assert by_id == {pid: await catalog.get_product(pid) for pid in ids}
