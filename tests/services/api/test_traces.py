@@ -107,3 +107,39 @@ async def test_without_a_tracer_the_incoming_traceparent_is_stored_as_it_came(
 
     [event] = await factories.events(database)
     assert event["headers"]["traceparent"] == INCOMING
+
+
+async def test_placing_an_order_takes_eight_mongodb_commands_however_many_products(
+    spans: tuple[TracerProvider, InMemorySpanExporter], mongodb_url: str, database: DB
+) -> None:
+    """Each round trip holds the order's transaction open longer: their number is fixed."""
+    provider, exporter = spans
+    async with running_api(api_settings(mongodb_url, database.name), tracer_provider=provider) as c:
+        category = (await c.post("/categories", json=factories.category_body())).json()["id"]
+        products = [
+            (await c.post("/products", json=factories.product_body(category))).json()["id"]
+            for _ in range(3)
+        ]
+        for n in (1, 3):
+            exporter.clear()
+            order = {
+                "customer": "admin",
+                "items": [{"product_id": p, "quantity": 1} for p in products[:n]],
+            }
+            response = await c.post("/orders", json=order, headers={"Idempotency-Key": f"k{n}"})
+            assert response.status_code == 201, response.text
+            commands = [
+                s.name.rsplit(".", 1)[-1]
+                for s in exporter.get_finished_spans()
+                if s.kind is SpanKind.CLIENT
+            ]
+            assert commands == [
+                "find",  # the products
+                "update",  # their stock, each only at the version read
+                "insert",  # the order
+                "update",  # the event streams of the order and its products
+                "find",  # their new versions
+                "insert",  # every event
+                "insert",  # the reply stored under the Idempotency-Key
+                "commitTransaction",
+            ], commands
