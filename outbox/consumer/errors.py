@@ -7,6 +7,10 @@ class ConsumerError(OutboxError):
     """Base class of the consumer toolkit's errors."""
 
 
+class NotYetError(ConsumerError):
+    """The message cannot be applied yet (an earlier one is missing): requeued, no traceback."""
+
+
 class PoisonMessageError(ConsumerError):
     """The message can never be handled (not JSON, missing fields): dead-letter it at once."""
 

@@ -21,7 +21,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from outbox.consumer.envelope import Delivery
-from outbox.consumer.errors import ConsumerError
+from outbox.consumer.errors import NotYetError
 from outbox.consumer.inbox import InboxEntry
 from outbox.transaction import RetryPolicy, run_in_transaction
 
@@ -34,7 +34,7 @@ class Verdict(StrEnum):
     GAP = "gap"  # an earlier version has not been applied yet
 
 
-class VersionGapError(ConsumerError):
+class VersionGapError(NotYetError):
     """An earlier version of the event's aggregate is still to be applied: retry later."""
 
 

@@ -18,6 +18,7 @@ from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from outbox.consumer import batching, envelope, tracing
 from outbox.consumer.consumer import Consumer, Outcome
 from outbox.consumer.envelope import Delivery
+from outbox.consumer.errors import NotYetError
 from outbox.consumer.failures import (
     Backoff,
     Kind,
@@ -173,7 +174,7 @@ class Worker:
             self.max_deliveries,
             describe(error),
             tracing.trace_id(message),
-            exc_info=error,
+            exc_info=None if isinstance(error, NotYetError) else error,  # expected: no trace
         )
         await self.pause(self.backoff.delay(delivery.previous_deliveries))
         await self.settle(message, message.nack(requeue=True), "requeue")
