@@ -10,10 +10,6 @@ in version order, by consumers that all took a share.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
-
-import pytest
-from aio_pika.abc import AbstractRobustConnection
 
 from tests.chaos.conftest import StartStack
 from tests.chaos.invariants import event_id
@@ -27,21 +23,10 @@ PARTITIONS = 6
 REPLICAS = {"api": 2, "relay": 2, "consumer": 3}
 
 
-@pytest.fixture
-async def ordered_queues(names: Names, broker: AbstractRobustConnection) -> AsyncIterator[None]:
-    """The sales consumers' ordered queues and hash exchange, deleted after the test."""
-    yield
-    queue = f"{names.prefix}.sales"
-    cleanup = await broker.channel()
-    for n in range(PARTITIONS):
-        await cleanup.queue_delete(f"{queue}.{n}")
-    await cleanup.exchange_delete(f"{queue}.hash")
-    await cleanup.close()
-
-
 async def test_two_apis_two_relays_three_ordered_consumers_lose_and_repeat_nothing(
-    start_stack: StartStack, mongodb_url: str, ordered_queues: None
+    start_stack: StartStack, mongodb_url: str, names: Names, consistent_hash: None
 ) -> None:
+    names.ordered_queue("sales", PARTITIONS)  # deleted after the test
     stack = await start_stack(
         mongodb_url=mongodb_url,
         replicas=REPLICAS,

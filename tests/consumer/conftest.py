@@ -62,10 +62,18 @@ class Names:
     prefix: str
     exchange: str
     queues: list[str] = field(default_factory=list)
+    exchanges: list[str] = field(default_factory=list)
 
     def queue(self, consumer: str) -> str:
         name = f"{self.prefix}.{consumer}"
         self.queues += [name, f"{name}.dlq"]
+        return name
+
+    def ordered_queue(self, consumer: str, partitions: int) -> str:
+        """`queue(consumer)`, its ordered mode's partition queues and hash exchange deleted too."""
+        name = self.queue(consumer)
+        self.queues += [f"{name}.{n}" for n in range(partitions)]
+        self.exchanges.append(f"{name}.hash")
         return name
 
 
@@ -101,7 +109,8 @@ async def names(test_id: str, broker: AbstractRobustConnection) -> AsyncIterator
             await cleanup.queue_delete(queue)
             if not queue.endswith(".dlq"):
                 await cleanup.exchange_delete(f"{queue}.dlx")
-        await cleanup.exchange_delete(names.exchange)
+        for exchange in [*names.exchanges, names.exchange]:
+            await cleanup.exchange_delete(exchange)
         await cleanup.close()
 
 

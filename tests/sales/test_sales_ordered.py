@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,17 +18,9 @@ PARTITIONS = 2
 
 
 @pytest.fixture
-async def ordered_sales(
-    names: Names, broker: AbstractRobustConnection, consistent_hash: None
-) -> AsyncIterator[str]:
+def ordered_sales(names: Names, consistent_hash: None) -> str:
     """The sales consumer's queue name; its ordered queues and hash exchange deleted after."""
-    queue = f"{names.prefix}.sales"
-    yield queue
-    cleanup = await broker.channel()
-    for n in range(PARTITIONS):
-        await cleanup.queue_delete(f"{queue}.{n}")
-    await cleanup.exchange_delete(f"{queue}.hash")
-    await cleanup.close()
+    return names.ordered_queue("sales", PARTITIONS)
 
 
 async def send(
