@@ -9,12 +9,12 @@ the dev database stores a datetime given to `$set` as a string.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pymongo import UpdateMany
 from pymongo.asynchronous.database import AsyncDatabase
 
 from outbox.events import PARTITIONS, EventStatus, OutboxEvent
@@ -109,27 +109,29 @@ class OutboxStore:
         return result
 
     async def mark_published(self, published: Sequence[Published]) -> int:
-        """Marks the confirmed ranges published: one update per (type, first, last) group."""
+        """Marks the confirmed ranges published: one statement per (type, first, last) group,
+        all of them in one bulk write (one round trip, however many aggregates)."""
+        if not published:
+            return 0
         groups: dict[tuple[str, int, int], list[str]] = {}
         for item in published:
             groups.setdefault((item.key[0], item.first, item.last), []).append(item.key[1])
         update = {"$set": {"status": PUBLISHED}, "$currentDate": {"published_at": True}}
-        async with translated(self._state):
-            results = await asyncio.gather(
-                *(
-                    self._events.update_many(
-                        {
-                            "status": PENDING,
-                            "aggregate_type": aggregate_type,
-                            "aggregate_id": {"$in": ids},
-                            "aggregate_version": {"$gte": first, "$lte": last},
-                        },
-                        update,
-                    )
-                    for (aggregate_type, first, last), ids in groups.items()
-                )
+        statements = [
+            UpdateMany(
+                {
+                    "status": PENDING,
+                    "aggregate_type": aggregate_type,
+                    "aggregate_id": {"$in": ids},
+                    "aggregate_version": {"$gte": first, "$lte": last},
+                },
+                update,
             )
-        return sum(result.modified_count for result in results)
+            for (aggregate_type, first, last), ids in groups.items()
+        ]
+        async with translated(self._state):
+            result = await self._events.bulk_write(statements, ordered=False)
+        return result.modified_count
 
     async def record_failure(
         self, document: Document, ref: EventRef, *, error: str, retry_at: datetime, park: bool
