@@ -23,20 +23,28 @@ from services.security.scopes import (
 UNSUPPORTED_MEDIA_TYPE = "a command takes a JSON body: send Content-Type: application/json"
 
 
-def _database(request: Request) -> Database:
+# Every dependency is `async def`, though none awaits: FastAPI runs a plain `def` dependency in
+# its thread pool, a thread hop per dependency and request.
+
+
+def _database_of(request: Request) -> Database:
     return cast("Database", request.app.state.database)
 
 
-def require_database(request: Request) -> None:
+async def _database(request: Request) -> Database:
+    return _database_of(request)
+
+
+async def require_database(request: Request) -> None:
     """Answers 503 before any MongoDB work while the API is not connected yet."""
-    _database(request).ensure_ready()
+    _database_of(request).ensure_ready()
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     return cast("Metrics", request.app.state.metrics)
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(
@@ -47,7 +55,7 @@ def _if_match(
     return parse_if_match(if_match)
 
 
-def _idempotency(
+async def _idempotency(
     request: Request,
     idempotency_key: Annotated[
         str | None,
@@ -80,7 +88,7 @@ def is_json(content_type: str | None) -> bool:
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Commands refuse any other Content-Type, a missing one included, even without a body.
 
     A browser sends a cross-site form (urlencoded, multipart, text/plain) without asking
