@@ -92,6 +92,9 @@ class Stack:
             "SALES_DB": f"bench_sales_{self.run_id}",
             "EXCHANGE_NAME": f"bench.{self.run_id}",
             "CONSUMER_QUEUE_PREFIX": f"bench-{self.run_id}",
+            # Every event has a queue, as in production: an event nothing is bound to is
+            # returned unroutable and parks its aggregate's later events behind it.
+            "ARCHIVE_QUEUE": f"bench-{self.run_id}.archive",
             "API_PORT": str(ports["api"]),
             "RELAY_PORT": str(ports["relay"]),
             "CONSUMER_PORT": str(ports["consumer"]),
@@ -134,7 +137,7 @@ class Stack:
         url = self.env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
         async with await aio_pika.connect(url) as connection:
             channel = await connection.channel()
-            for name in (queue, f"{queue}.dlq"):
+            for name in (queue, f"{queue}.dlq", self.env["ARCHIVE_QUEUE"]):
                 await channel.queue_delete(name)
             for name in (f"{queue}.dlx", self.env["EXCHANGE_NAME"]):
                 await channel.exchange_delete(name)
