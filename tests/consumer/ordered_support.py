@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aio_pika import ExchangeType
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 
 from outbox.consumer import Topology
+from tests.consumer.messages import event_message, publish
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,18 @@ async def ordered_names(
         channel = await broker.channel()
         await channel.exchange_delete(names.exchange)
         await channel.close()
+
+
+async def send(
+    channel: AbstractRobustChannel,
+    names: OrderedNames,
+    aggregate: str,
+    version: int,
+    payload: dict[str, Any] | None = None,
+    event_type: str = "thing.changed",
+) -> None:
+    """Publishes version `version` of `aggregate` to the test's events exchange."""
+    message = event_message(
+        event_type, payload or {"n": version}, aggregate_id=aggregate, version=version
+    )
+    await publish(channel, names.exchange, event_type, message)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aio_pika.abc import AbstractRobustChannel
 from pydantic import BaseModel
@@ -13,8 +12,8 @@ from outbox.consumer import run_consumer as run
 from outbox.consumer.membership import Ordering
 from outbox.session import bound_session
 from tests.consumer.conftest import AMQP_URL, ConsumerDb
-from tests.consumer.messages import event_message, publish, take
-from tests.consumer.ordered_support import OrderedNames, ordered_names
+from tests.consumer.messages import take
+from tests.consumer.ordered_support import OrderedNames, ordered_names, send
 from tests.support.processes import eventually
 
 __all__ = ["ordered_names"]  # a fixture
@@ -99,16 +98,3 @@ async def test_a_poison_version_inside_a_batch_takes_its_turn_and_the_others_app
         stopping.set()
         await asyncio.wait_for(task, 30)
         await connection.close()
-
-
-async def send(
-    channel: AbstractRobustChannel,
-    names: OrderedNames,
-    aggregate: str,
-    version: int,
-    payload: dict[str, Any] | None = None,
-) -> None:
-    message = event_message(
-        CHANGED, payload or {"n": version}, aggregate_id=aggregate, version=version
-    )
-    await publish(channel, names.exchange, CHANGED, message)

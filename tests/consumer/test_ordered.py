@@ -14,8 +14,8 @@ from outbox.consumer import Backoff, Consumer, ConsumerMetrics, Delivery, Handle
 from outbox.consumer import run_consumer as run
 from outbox.consumer.membership import Ordering
 from tests.consumer.conftest import AMQP_URL, ConsumerDb
-from tests.consumer.messages import event_message, publish, take
-from tests.consumer.ordered_support import OrderedNames, ordered_names
+from tests.consumer.messages import take
+from tests.consumer.ordered_support import OrderedNames, ordered_names, send
 from tests.support.processes import eventually
 
 __all__ = ["ordered_names"]  # a fixture
@@ -86,20 +86,6 @@ async def run_ordered(
         for task in tasks:
             await asyncio.wait_for(task, 30)
         await connection.close()
-
-
-async def send(
-    channel: AbstractRobustChannel,
-    names: OrderedNames,
-    aggregate: str,
-    version: int,
-    payload: dict[str, Any] | None = None,
-    event_type: str = "thing.changed",
-) -> None:
-    message = event_message(
-        event_type, payload or {"n": version}, aggregate_id=aggregate, version=version
-    )
-    await publish(channel, names.exchange, event_type, message)
 
 
 async def applied(consumer_db: ConsumerDb, aggregate: str) -> list[int]:
