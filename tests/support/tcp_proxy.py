@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tests.support.processes import free_port
@@ -26,6 +27,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     @classmethod
     async def in_front_of(cls, url: str, *, default_port: int) -> TcpProxy:
@@ -62,41 +64,56 @@ class TcpProxy:
         self._cut = False
 
     async def close(self) -> None:
+        """Stops accepting, resets every connection and waits for every handler to end."""
         await self.cut()
         if self._server is not None:
             self._server.close()
+            handlers = list(self._handlers)
+            for handler in handlers:
+                handler.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._cut:
-            self.refused += 1
-            writer.transport.abort()
-            return
-        self.accepted += 1
+        """Pipes one connection to the server; whatever ends it, both sides are closed (a
+        transport left to the garbage collector warns in whichever test runs then)."""
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
+        upstream: asyncio.StreamWriter | None = None
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(
-                self.target_host, self.target_port
-            )
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, upstream_writer))
-        pipes = [
-            asyncio.create_task(_pipe(reader, upstream_writer)),
-            asyncio.create_task(_pipe(upstream_reader, writer)),
-        ]
-        self._tasks.update(pipes)
-        try:
-            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            if self._cut:
+                self.refused += 1
+                return
+            self.accepted += 1
+            try:
+                upstream_reader, upstream = await asyncio.open_connection(
+                    self.target_host, self.target_port
+                )
+            except OSError:
+                return
+            if self._cut:  # cut while this connection was being made
+                return
+            self._writers.update((writer, upstream))
+            pipes = [
+                asyncio.create_task(_pipe(reader, upstream)),
+                asyncio.create_task(_pipe(upstream_reader, writer)),
+            ]
+            self._tasks.update(pipes)
+            try:
+                await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in pipes:
+                    task.cancel()
+                await asyncio.gather(*pipes, return_exceptions=True)
+                self._tasks.difference_update(pipes)
         finally:
-            for task in pipes:
-                task.cancel()
-            await asyncio.gather(*pipes, return_exceptions=True)
-            self._tasks.difference_update(pipes)
-            for side in (writer, upstream_writer):
-                self._writers.discard(side)
-                side.transport.abort()
+            self._handlers.discard(handler)
+            for side in (writer, upstream):
+                if side is not None:
+                    self._writers.discard(side)
+                    side.transport.abort()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
