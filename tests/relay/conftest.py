@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aio_pika
 import pytest
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
@@ -14,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 import outbox
 from boundbox.settings import Settings
-from tests.relay.support import Consumer, relay_settings
+from tests.relay.support import AMQP_URL, Consumer, relay_settings
 
 
 @pytest.fixture
@@ -24,8 +25,13 @@ def test_id(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def exchange(test_id: str) -> str:
-    return f"bbtest.{test_id}.{uuid.uuid4().hex[:8]}"
+async def exchange(test_id: str) -> AsyncIterator[str]:
+    """The test's exchange name; the exchange (declared by the relay) is deleted after."""
+    name = f"bbtest.{test_id}.{uuid.uuid4().hex[:8]}"
+    yield name
+    async with await aio_pika.connect(AMQP_URL) as connection:
+        channel = await connection.channel()
+        await channel.exchange_delete(name)
 
 
 @pytest.fixture
