@@ -32,7 +32,7 @@ from typing import Literal, cast
 
 import aio_pika
 import aiormq
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 from aiormq.exceptions import AMQPError, ChannelNotFoundEntity, ChannelPreconditionFailed
 
 from relay.archive import MIGRATING_SUFFIX, Retention, queue_exists, read_stream
@@ -108,6 +108,8 @@ class _Run:
         if not resumed and found in ("missing", "configured"):
             return Migration(self.queue, 0, found, resumed)
         channel = await self.connection.channel()
+        if found == "queue":  # before anything changes
+            _refuse_while_read(await channel.declare_queue(self.queue, passive=True))
         await channel.declare_queue(
             self.temporary, durable=True, arguments={"x-queue-type": "stream"}
         )
@@ -147,19 +149,19 @@ class _Run:
         return "configured"
 
     async def _is_stream(self) -> bool:
-        """A stream reports no message count and refuses a consumer without a prefetch."""
+        """Only a stream takes a consumer at a stream offset: a classic or quorum queue refuses
+        one before delivering anything. (A message count tells nothing: RabbitMQ reports a
+        stream's a moment after each publish, so a settled stream reports its messages.)"""
         channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=1)  # a stream refuses a consumer without one
         queue = await channel.declare_queue(self.queue, passive=True)
-        if queue.declaration_result.message_count:
-            await channel.close()
-            return False
         try:
-            tag = await queue.consume(_leave)
+            tag = await queue.consume(_ignore, arguments={"x-stream-offset": "next"})
         except ChannelPreconditionFailed:
-            return True
+            return False
         await queue.cancel(tag)
-        await channel.close()  # what reached that consumer meanwhile goes back to the queue
-        return False
+        await channel.close()
+        return True
 
     async def _unbind(self) -> None:
         """The old queue gets no more events (from a relay still running: stop them first)."""
@@ -205,6 +207,7 @@ class _Run:
             channel = await self.connection.channel()
             await channel.set_qos(prefetch_count=BATCH)
             source = await channel.declare_queue(self.queue, passive=True)
+            _refuse_while_read(source)
             if not (left := source.declaration_result.message_count):
                 await channel.close()
                 return
@@ -303,8 +306,17 @@ async def _batch(
     return batch
 
 
-async def _leave(message: AbstractIncomingMessage) -> None:
-    """Unacknowledged: it goes back to the queue when the channel closes."""
+def _refuse_while_read(queue: AbstractQueue) -> None:
+    """A consumer of the old queue holds messages that would go with it when it is deleted."""
+    if readers := queue.declaration_result.consumer_count:
+        raise ArchiveMigrationError(
+            f"{queue.name!r} has {readers} consumer(s): the messages they hold would go with "
+            "the old queue; stop them and run again"
+        )
+
+
+async def _ignore(message: AbstractIncomingMessage) -> None:
+    """A stream's delivery is not taken from it: there is nothing to give back."""
 
 
 def _key(message: AbstractIncomingMessage) -> str:
