@@ -31,6 +31,7 @@ from outbox.session import (
 )
 from outbox.transaction import (
     RetryPolicy,
+    default_policy,
     in_transaction,
     run_in_transaction,
     set_default_policy,
@@ -56,6 +57,7 @@ __all__ = [
     "bound_session",
     "current_headers",
     "current_session",
+    "default_policy",
     "event_context",
     "get_client",
     "in_transaction",

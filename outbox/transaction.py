@@ -57,6 +57,11 @@ def set_default_policy(policy: RetryPolicy) -> None:
     _default_policy = policy
 
 
+def default_policy() -> RetryPolicy:
+    """The policy of every transaction that names none."""
+    return _default_policy
+
+
 def in_transaction() -> bool:
     """True inside an active transaction of the bound session."""
     session = bound_session()

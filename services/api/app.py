@@ -81,12 +81,16 @@ def create_app(
         if not authenticator.enabled:
             log.warning("authentication is OFF (AUTH_MODE=none): every caller has every scope")
         # A client waits for the whole retry budget at worst, so the budget bounds latency.
+        before = outbox.default_policy()
         outbox.set_default_policy(RetryPolicy(budget_seconds=settings.transaction_budget_seconds))
-        async with connect(
-            settings, server_selection_timeout_ms=server_selection_timeout_ms
-        ) as database:
-            app.state.database = database
-            yield
+        try:
+            async with connect(
+                settings, server_selection_timeout_ms=server_selection_timeout_ms
+            ) as database:
+                app.state.database = database
+                yield
+        finally:  # an app started and stopped in a process of others leaves theirs as it was
+            outbox.set_default_policy(before)
 
     app = FastAPI(
         title="boundbox shop API",

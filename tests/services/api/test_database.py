@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+import outbox
 from tests.services import factories
 from tests.services.apps import api_settings, running_api
 from tests.support.processes import DevDbProcess, free_port
@@ -60,6 +61,7 @@ async def own_devdb() -> AsyncIterator[DevDbProcess]:
 
 async def test_losing_mongodb_mid_flight_is_503_not_500(own_devdb: DevDbProcess) -> None:
     settings = api_settings(own_devdb.url, "bbtest_lost", transaction_budget_seconds=0.5)
+    before = outbox.default_policy()
     async with running_api(settings, **FAST) as client:
         category = await factories.category(client)
         await asyncio.to_thread(own_devdb.stop)
@@ -67,3 +69,7 @@ async def test_losing_mongodb_mid_flight_is_503_not_500(own_devdb: DevDbProcess)
         await assert_unavailable(await client.post("/categories", json=factories.category_body()))
         await assert_unavailable(await client.get(f"/categories/{category['id']}"))
         await assert_unavailable(await client.get("/readyz"))
+        assert outbox.default_policy().budget_seconds == 0.5
+
+    # The process's other transactions get back the budget they had, not this app's.
+    assert outbox.default_policy() == before
