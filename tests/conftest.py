@@ -13,8 +13,11 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from tests.support import leaks
 from tests.support.plugins import enable_consistent_hash, ensure_consistent_hash
 from tests.support.processes import mongodb_under_test
+
+leaks.install()  # an unclosed transport's warning names the test and the code that made it
 
 
 @pytest.fixture(scope="session", autouse=True)
