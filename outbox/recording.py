@@ -3,6 +3,11 @@
 Each aggregate's next versions come from its stream document in the same transaction, so
 versions are contiguous. However many events and aggregates, recording takes at most three
 round trips: the streams' increments, their new versions, and one insert of every event.
+
+A caller that keeps its aggregates' versions itself (a document that holds its version and is
+written only at the version it was read, as the shop's aggregates are) gives each event its
+`version`: such events skip the streams, so recording them is the one insert. The outbox's
+unique (aggregate, version) index refuses a second event at a version in any case.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ class NewEvent:
     name: str
     payload: Mapping[str, Any]
     headers: EventHeaders | None = None
+    version: int | None = None
+    """The aggregate's version this event makes, kept by the caller; None: the next one of the
+    aggregate's stream. One aggregate's events come all with a version or all without."""
 
     @property
     def stream(self) -> str:
@@ -48,6 +56,7 @@ async def record(
     name: str,
     payload: Mapping[str, Any],
     headers: EventHeaders | None = None,
+    version: int | None = None,
 ) -> OutboxEvent:
     """Appends the event `<aggregate_type>.<name>` to the outbox in the bound transaction.
 
@@ -60,6 +69,7 @@ async def record(
         name=name,
         payload=payload,
         headers=headers,
+        version=version,
     )
     (event,) = await record_many([new])
     return event
@@ -74,21 +84,24 @@ async def record_many(events: Iterable[NewEvent]) -> list[OutboxEvent]:
         )
     new = list(events)
     bodies = [_checked(event) for event in new]  # every event is valid before any is written
+    _check_versions(new)
     if not new:
         return []
-    counts = Counter(event.stream for event in new)
-    versions = await _reserve_versions(counts)
+    counts = Counter(event.stream for event in new if event.version is None)
+    versions = await _reserve_versions(counts) if counts else {}
     defaults = stamped(current_headers())
     recorded = []
     for event, body in zip(new, bodies, strict=True):
-        versions[event.stream] += 1
+        version = event.version
+        if version is None:
+            version = versions[event.stream] = versions[event.stream] + 1
         event_type = f"{event.aggregate_type}.{event.name}"
         recorded.append(
             OutboxEvent(
                 type=event_type,
                 aggregate_type=event.aggregate_type,
                 aggregate_id=event.aggregate_id,
-                aggregate_version=versions[event.stream],
+                aggregate_version=version,
                 payload=body,
                 headers=event.headers or defaults,
                 routing_key=event_type,
@@ -115,6 +128,24 @@ def _checked(event: NewEvent) -> dict[str, Any]:
         return dict(json.loads(json.dumps(event.payload, allow_nan=False)))
     except (TypeError, ValueError) as e:
         raise InvalidEventError(f"event payload is not JSON: {e}") from e
+
+
+def _check_versions(events: list[NewEvent]) -> None:
+    """Given versions start at 1 and follow each other per aggregate, never beside None."""
+    last: dict[str, int | None] = {}
+    for event in events:
+        version, stream = event.version, event.stream
+        if version is not None and (isinstance(version, bool) or version < 1):
+            raise InvalidEventError(f"version {version!r} of {stream} must be 1 or more")
+        if stream in last:
+            before = last[stream]
+            if (before is None) != (version is None):
+                raise InvalidEventError(
+                    f"events of {stream} come all with a version or all without"
+                )
+            if version is not None and before is not None and version != before + 1:
+                raise InvalidEventError(f"version {version} of {stream} does not follow {before}")
+        last[stream] = version
 
 
 async def _reserve_versions(counts: Mapping[str, int]) -> dict[str, int]:

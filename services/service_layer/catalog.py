@@ -17,7 +17,7 @@ from services.store.ids import new_id
 async def create_category(*, name: str, description: str = "") -> Category:
     category, created = Category.create(id=new_id(), name=name, description=description)
     await store.add_category(category)
-    await record_events(created)
+    await record_events((created, category))
     return category
 
 
@@ -29,7 +29,7 @@ async def create_product(*, name: str, price: Decimal, category_id: str, stock: 
         id=new_id(), name=name, price=price, category_id=category_id, stock=stock
     )
     await store.add_product(product)
-    await record_events(created)
+    await record_events((created, product))
     return product
 
 
@@ -43,7 +43,7 @@ async def change_price(
     previous = product.version
     if changed := product.change_price(price):
         await store.save_product(product, previous_version=previous)
-        await record_events(changed)
+        await record_events((changed, product))
     return product
 
 
@@ -56,5 +56,5 @@ async def restock_product(
     previous = product.version
     restocked = product.restock(quantity)
     await store.save_product(product, previous_version=previous)
-    await record_events(restocked)
+    await record_events((restocked, product))
     return product

@@ -40,7 +40,7 @@ async def place_order(*, customer: str, items: Sequence[tuple[str, int]]) -> Ord
         [(products[r.aggregate_id], read_at[r.aggregate_id]) for r in reserved]
     )
     await store.add_order(order)
-    await record_events(placed, *reserved)
+    await record_events((placed, order), *((r, products[r.aggregate_id]) for r in reserved))
     return order
 
 
@@ -71,8 +71,8 @@ async def cancel_order(*, order_id: str, expected_versions: Collection[int] | No
     for product_id, quantity in returned.items():
         product = products[product_id]
         read_at = product.version
-        releases.append(product.release(quantity, order_id=order.id))
+        releases.append((product.release(quantity, order_id=order.id), product))
         saved.append((product, read_at))
     await catalog_store.save_products(saved)
-    await record_events(cancelled, *releases)
+    await record_events((cancelled, order), *releases)
     return order

@@ -8,7 +8,7 @@ from typing import Any
 
 from beanie import SortDirection
 
-from outbox import OutboxEvent, OutboxStream
+from outbox import OutboxEvent
 from services.domain.aggregate import Aggregate
 from services.domain.history import RecordedEvent
 from services.store.catalog import category_from, product_from
@@ -63,12 +63,6 @@ def _recorded(raw: dict[str, Any]) -> RecordedEvent:
         occurred_at=raw["occurred_at"],
         payload=raw["payload"],
     )
-
-
-async def stream_versions() -> dict[str, int]:
-    """The outbox's last recorded version per aggregate, keyed "<type>:<id>"."""
-    cursor = OutboxStream.get_pymongo_collection().find({}, batch_size=BATCH)
-    return {raw["_id"]: int(raw["version"]) async for raw in cursor}
 
 
 async def counts() -> dict[str, int]:

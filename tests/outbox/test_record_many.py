@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from beanie.odm.utils.dump import get_dict
+from pymongo.errors import DuplicateKeyError
 
 import outbox
 from outbox import NewEvent, OutboxEvent, OutboxStream
@@ -80,3 +81,63 @@ async def test_events_are_stored_as_beanie_encodes_them_and_read_back() -> None:
     read = await OutboxEvent.get(recorded.id)
     assert read is not None
     assert read.model_dump() == recorded.model_dump()
+
+
+def versioned(aggregate_id: str, version: int, n: int = 0) -> NewEvent:
+    return NewEvent(
+        aggregate_type="item",
+        aggregate_id=aggregate_id,
+        name="changed",
+        payload={"n": n},
+        version=version,
+    )
+
+
+@pytest.mark.usefixtures("app_client")
+async def test_events_with_their_versions_are_recorded_at_them_without_a_stream() -> None:
+    async with outbox.transaction():
+        recorded = await outbox.record_many(
+            [versioned("a", 4, n=1), versioned("b", 1, n=2), versioned("a", 5, n=3)]
+        )
+    assert [(e.aggregate_id, e.aggregate_version) for e in recorded] == [
+        ("a", 4),
+        ("b", 1),
+        ("a", 5),
+    ]
+    assert await versions() == [("a", 4, 1), ("a", 5, 3), ("b", 1, 2)]
+    assert await OutboxStream.count() == 0  # no stream advanced, none read
+
+
+@pytest.mark.usefixtures("app_client")
+async def test_a_second_event_at_a_recorded_version_is_refused_with_its_state_change() -> None:
+    async with outbox.transaction():
+        await outbox.record_many([versioned("a", 1, n=1)])
+    with pytest.raises(DuplicateKeyError, match="aggregate_version"):
+        async with outbox.transaction():
+            await Item(name="kept only with its events").insert()
+            await outbox.record_many([versioned("a", 1, n=2)])
+    assert await Item.count() == 0
+    assert await versions() == [("a", 1, 1)]
+
+
+@pytest.mark.usefixtures("app_client")
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ([versioned("a", 0)], "version 0 of item:a must be 1 or more"),
+        ([versioned("a", 2), versioned("a", 4)], "version 4 of item:a does not follow 2"),
+        ([versioned("a", 2), versioned("a", 2)], "version 2 of item:a does not follow 2"),
+        ([versioned("a", 1), event("a")], "item:a come all with a version or all without"),
+        ([event("a"), versioned("a", 2)], "item:a come all with a version or all without"),
+    ],
+    ids=["zero", "gap", "twice", "versioned-then-not", "not-then-versioned"],
+)
+async def test_versions_that_cannot_be_an_aggregates_next_write_nothing(
+    events: list[NewEvent], message: str
+) -> None:
+    with pytest.raises(outbox.InvalidEventError, match=message):
+        async with outbox.transaction():
+            await Item(name="kept only with its events").insert()
+            await outbox.record_many(events)
+    assert await Item.count() == 0
+    assert await OutboxEvent.count() == 0
