@@ -72,6 +72,8 @@ _CONSUME = (
     "consumer_batch",
     "consumer_ordered",
     "consumer_partitions",
+    "consumer_heartbeat_seconds",
+    "consumer_member_expiry_seconds",
     "consumer_max_deliveries",
     "consumer_retry_backoff",
     "consumer_retry_backoff_max",

@@ -223,6 +223,11 @@ class Settings(BaseSettings):
     consumer_partitions: Annotated[int, Field(ge=1, le=256)] = 8
     """Ordered mode's queues `<prefix>.<NAME>.0` .. `.N-1`, spread over the live instances: more
     than instances will ever run. Changing it moves aggregates between queues: drain first."""
+    consumer_heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    """Ordered mode: how often an instance records that it is alive and looks who else is."""
+    consumer_member_expiry_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    """Ordered mode: an instance not heard of for this long is gone and the others take its
+    queues (a stopped one hands them over at once). Longer than CONSUMER_HEARTBEAT_SECONDS."""
     consumer_max_deliveries: Annotated[int, Field(ge=1, le=100)] = 5
     """A message whose handler fails this many deliveries goes to the dead-letter queue."""
     consumer_retry_backoff: Annotated[float, Field(ge=0, le=600)] = 0.5
@@ -272,6 +277,15 @@ class Settings(BaseSettings):
     def _consumer_backoff_bounds(self) -> Settings:
         if self.consumer_retry_backoff > self.consumer_retry_backoff_max:
             raise ValueError("CONSUMER_RETRY_BACKOFF must not exceed CONSUMER_RETRY_BACKOFF_MAX")
+        return self
+
+    @model_validator(mode="after")
+    def _consumer_heartbeat_within_expiry(self) -> Settings:
+        if self.consumer_heartbeat_seconds >= self.consumer_member_expiry_seconds:
+            raise ValueError(
+                "CONSUMER_HEARTBEAT_SECONDS must be shorter than CONSUMER_MEMBER_EXPIRY_SECONDS:"
+                " a live instance would expire between its heartbeats"
+            )
         return self
 
     @field_validator("consumer_batch")

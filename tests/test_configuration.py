@@ -216,6 +216,15 @@ def test_a_consumer_batch_over_the_prefetch_is_one_line() -> None:
     assert "CONSUMER_PREFETCH (8)" in result.stderr
 
 
+def test_an_ordered_heartbeat_not_shorter_than_the_member_expiry_is_one_line() -> None:
+    result = boundbox(
+        *COMMANDS["consume"], CONSUMER_HEARTBEAT_SECONDS="10", CONSUMER_MEMBER_EXPIRY_SECONDS="10"
+    )
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "CONSUMER_HEARTBEAT_SECONDS must be shorter than CONSUMER_MEMBER_EXPIRY_SECONDS" in line
+
+
 @pytest.mark.parametrize(("batch", "accepted"), [("1", True), ("32", True), ("0", False)])
 def test_consumer_batch_is_1_to_the_prefetch(
     batch: str, accepted: bool, monkeypatch: pytest.MonkeyPatch

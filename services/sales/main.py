@@ -74,7 +74,11 @@ def build(
         routers=[sales_router(authenticator)],
         after_commit=kill_after_commit_hook(),
         instrument_app=telemetry.instrument_app,
-        ordering=Ordering(member=member_id(settings.consumer_id)),
+        ordering=Ordering(
+            member=member_id(settings.consumer_id),
+            heartbeat=settings.consumer_heartbeat_seconds,
+            expiry=settings.consumer_member_expiry_seconds,
+        ),
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.consumer.conftest import Names, consumers_of
 from tests.consumer.messages import event_message, publish
@@ -65,3 +67,34 @@ async def test_ordered_sales_reads_its_partitions_and_applies_each_version_once(
         "cancelled": 1,
         "spent": "0.00",
     }
+
+
+async def test_its_heartbeat_and_expiry_are_the_settings(
+    start_sales: StartSales, database: AsyncDatabase[dict[str, Any]], ordered_sales: str
+) -> None:
+    await start_sales(
+        CONSUMER_ORDERED="true",
+        CONSUMER_PARTITIONS=str(PARTITIONS),
+        CONSUMER_HEARTBEAT_SECONDS="0.2",
+        CONSUMER_MEMBER_EXPIRY_SECONDS="30",
+    )
+    members = database["consumer_members"]
+
+    async def until() -> datetime | None:
+        found = await members.find_one({"consumer": "sales"})
+        return None if found is None else found["until"].replace(tzinfo=UTC)
+
+    async def changed(since: datetime) -> datetime:
+        async def later() -> datetime | None:
+            now = await until()
+            return now if now is not None and now > since else None
+
+        return await eventually(later, within=1.0, interval=0.01)
+
+    first = await eventually(until)
+    assert first is not None
+    # Each heartbeat sets `until` to its moment plus the expiry (30 s, not the default 10 s),
+    # and they come 0.2 s apart (not the default 2 s).
+    assert timedelta(seconds=25) < first - datetime.now(UTC) <= timedelta(seconds=30)
+    beat = await changed(first)
+    assert await changed(beat) - beat < timedelta(seconds=1)
