@@ -62,7 +62,9 @@ def candidate_keys(collection: Collection, spec: Mapping[str, Any]) -> list[Key]
     """Keys that include every match, from `_id` or an index; None when a scan is needed."""
     if "_id" in spec and (ids := _equalities(spec["_id"])) is not None:
         return [equality_key(v) for v in ids]
-    best: tuple[Index, list[list[Any]]] | None = None
+    # The index that leaves the fewest keys to check: a pending event's status, say, rather
+    # than its aggregate's whole history (or the other way round, in a backlog).
+    best: tuple[int, Index, list[list[Any]]] | None = None
     for index in collection.indexes.values():
         if not index.hashable or index.sparse or index.partial is not None:
             continue
@@ -72,11 +74,16 @@ def candidate_keys(collection: Collection, spec: Mapping[str, Any]) -> list[Key]
             if allowed is None or any(part.isdigit() for part in name.split(".")):
                 break
             values.append(allowed)
-        if values and (best is None or len(values) > len(best[1])):
-            best = (index, values)
+        if not values:
+            continue
+        size = index.count(values)
+        if best is None or size < best[0]:
+            best = (size, index, values)
+            if size == 0:
+                break
     if best is None:
         return None
-    return list(dict.fromkeys(best[0].lookup(best[1])))
+    return list(dict.fromkeys(best[1].lookup(best[2])))
 
 
 def matches(

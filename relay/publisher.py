@@ -60,5 +60,6 @@ async def publish_batch(
         chain = chains[index]
         first = chain.items[0].ref.version
         assert first is not None  # chains hold versioned events only
-        outcome.published.append(Published(key=chain.key, first=first, last=first + count - 1))
+        ids = tuple(item.ref.document_id for item in chain.items[:count])
+        outcome.published.append(Published(chain.key, first, first + count - 1, ids))
     return outcome

@@ -1,8 +1,7 @@
 """The outbox collection as the relay reads and updates it.
 
-Events are addressed by their unique key (aggregate type, id and version), never by `_id`: the
-key is indexed on every server, and the dev database cannot match binary (UUID) `_id`s.
-Marking is exact: only the version ranges the broker confirmed, and only while still pending.
+Marking is exact: only the events the broker confirmed, by `_id` (one index lookup each, however
+long their aggregates' histories), and only while still pending.
 Datetimes are written with `$currentDate` (server time) or in replacements, never with `$set`:
 the dev database stores a datetime given to `$set` as a string.
 """
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import UpdateMany
 from pymongo.asynchronous.database import AsyncDatabase
 
 from outbox.events import PARTITIONS, EventStatus, OutboxEvent
@@ -29,11 +27,12 @@ PENDING, PUBLISHED, FAILED = EventStatus.PENDING, EventStatus.PUBLISHED, EventSt
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """Versions first..last of one aggregate, all confirmed by the broker."""
+    """Versions first..last of one aggregate, all confirmed by the broker: the documents `ids`."""
 
     key: AggregateKey
     first: int
     last: int
+    ids: tuple[Any, ...]
 
 
 class OutboxStore:
@@ -109,28 +108,15 @@ class OutboxStore:
         return result
 
     async def mark_published(self, published: Sequence[Published]) -> int:
-        """Marks the confirmed ranges published: one statement per (type, first, last) group,
-        all of them in one bulk write (one round trip, however many aggregates)."""
-        if not published:
+        """Marks the confirmed events published, in one statement (one round trip)."""
+        ids = [document_id for item in published for document_id in item.ids]
+        if not ids:
             return 0
-        groups: dict[tuple[str, int, int], list[str]] = {}
-        for item in published:
-            groups.setdefault((item.key[0], item.first, item.last), []).append(item.key[1])
         update = {"$set": {"status": PUBLISHED}, "$currentDate": {"published_at": True}}
-        statements = [
-            UpdateMany(
-                {
-                    "status": PENDING,
-                    "aggregate_type": aggregate_type,
-                    "aggregate_id": {"$in": ids},
-                    "aggregate_version": {"$gte": first, "$lte": last},
-                },
-                update,
-            )
-            for (aggregate_type, first, last), ids in groups.items()
-        ]
         async with translated(self._state):
-            result = await self._events.bulk_write(statements, ordered=False)
+            result = await self._events.update_many(
+                {"_id": {"$in": ids}, "status": PENDING}, update
+            )
         return result.modified_count
 
     async def record_failure(

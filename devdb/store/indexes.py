@@ -104,6 +104,14 @@ class Index:
                 if not holders:
                     del self.entries[entry]
 
+    def count(self, values: list[list[Any]]) -> int:
+        """How many keys `lookup(values)` yields, at most (a key may hold several entries)."""
+        entries = self.entries
+        return sum(
+            len(entries.get(tuple(equality_key(v) for v in combination), ()))
+            for combination in itertools.product(*values)
+        )
+
     def lookup(self, values: list[list[Any]]) -> Iterator[Key]:
         """Keys whose entries match one of the given values per field of a prefix."""
         for combination in itertools.product(*values):

@@ -170,14 +170,20 @@ class RecordingBroker:
         self.lost_with = error
 
 
+def ids_of(batch: Plan, aggregate_id: str, count: int) -> tuple[Any, ...]:
+    """The `_id`s of the first `count` events of `aggregate_id`'s chain in `batch`."""
+    [chain] = [chain for chain in batch.chains if chain.key[1] == aggregate_id]
+    return tuple(item.ref.document_id for item in chain.items[:count])
+
+
 async def test_a_chain_stops_at_its_first_refusal_and_others_go_on() -> None:
     batch = make([event("a", 1), event("a", 2), event("a", 3), event("b", 1), event("b", 2)])
     broker = RecordingBroker(refuse={2})
     outcome = await publish_batch(broker, batch.chains, batch.orphans, within=5)  # type: ignore[arg-type]
     assert ("a", 3) not in broker.sent  # never n+1 before n
     assert sorted(outcome.published, key=lambda p: p.key) == [
-        Published(("order", "a"), 1, 1),
-        Published(("order", "b"), 1, 1),
+        Published(("order", "a"), 1, 1, ids_of(batch, "a", 1)),
+        Published(("order", "b"), 1, 1, ids_of(batch, "b", 1)),
     ]
     assert [(item.ref.key[1], item.ref.version) for item, _ in outcome.refused] == [
         ("a", 2),
@@ -190,7 +196,7 @@ async def test_a_broker_failure_interrupts_without_blaming_events() -> None:
     batch = make([event("a", v) for v in range(1, 5)])
     outcome = await publish_batch(RecordingBroker(drop_after=2), batch.chains, [], within=5)  # type: ignore[arg-type]
     assert outcome.interrupted
-    assert outcome.published == [Published(("order", "a"), 1, 2)]
+    assert outcome.published == [Published(("order", "a"), 1, 2, ids_of(batch, "a", 2))]
     assert outcome.refused == []
 
 

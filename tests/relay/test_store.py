@@ -28,6 +28,14 @@ async def ttl_of(database: Database) -> int | None:
     return None
 
 
+async def confirmed(database: Database, aggregate_id: str, first: int, last: int) -> Published:
+    """Versions first..last of order `aggregate_id` as the publisher reports them confirmed."""
+    query = {"aggregate_id": aggregate_id, "aggregate_version": {"$gte": first, "$lte": last}}
+    documents = await database["outbox"].find(query).sort("aggregate_version", 1).to_list()
+    ids = tuple(document["_id"] for document in documents)
+    return Published(("order", aggregate_id), first, last, ids)
+
+
 async def statuses(database: Database, aggregate_id: str) -> list[str]:
     documents = (
         await database["outbox"]
@@ -73,15 +81,14 @@ async def test_marking_touches_exactly_the_confirmed_versions(
 ) -> None:
     await record_many("order", ["a", "a", "a", "a", "b", "b"])
     outbox = store(database)
-    marked = await outbox.mark_published(
-        [Published(("order", "a"), 1, 2), Published(("order", "b"), 1, 1)]
-    )
+    a_1_2 = await confirmed(database, "a", 1, 2)
+    marked = await outbox.mark_published([a_1_2, await confirmed(database, "b", 1, 1)])
     assert marked == 3
     assert await statuses(database, "a") == ["published", "published", "pending", "pending"]
     assert await statuses(database, "b") == ["published", "pending"]
     published = await database["outbox"].find_one({"aggregate_id": "a", "aggregate_version": 1})
     assert published is not None and isinstance(published["published_at"], datetime)
-    assert await outbox.mark_published([Published(("order", "a"), 1, 2)]) == 0  # only once
+    assert await outbox.mark_published([a_1_2]) == 0  # only once
 
 
 async def test_failures_back_off_then_park_and_retry_failed_requeues(
@@ -129,7 +136,7 @@ async def test_unpublished_lists_pending_and_failed_events_of_the_aggregates_ask
     await record_many("order", ["a", "a", "b"])
     await record_many("invoice", ["a"], name="issued")
     outbox = store(database)
-    await outbox.mark_published([Published(("order", "a"), 1, 1)])
+    await outbox.mark_published([await confirmed(database, "a", 1, 1)])
     found = await outbox.unpublished([("order", "a"), ("order", "c")])
     assert sorted(found) == [("order", "a"), ("order", "c")]
     assert [d["aggregate_version"] for d in found[("order", "a")]] == [2]
