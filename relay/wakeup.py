@@ -20,7 +20,11 @@ from relay.health import Backoff, wait_for_event
 from relay.mongo import first_line, has_change_streams
 
 log = logging.getLogger("boundbox.relay.wakeup")
-INSERTS = [{"$match": {"operationType": "insert"}}]
+# Only whether something was inserted matters, not what: the events stay on the server.
+INSERTS: list[dict[str, Any]] = [
+    {"$match": {"operationType": "insert"}},
+    {"$project": {"operationType": 1}},
+]
 MIN_EMPTY_WAIT = 0.05  # a server whose getMore does not wait must not make the watcher spin
 
 

@@ -6,7 +6,7 @@ and `startAfter` continue right after it while the bounded log still holds what 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bson import Timestamp
@@ -14,7 +14,7 @@ from bson import Timestamp
 from devdb import errors
 from devdb.bsonvalues import equality_key
 from devdb.commands.context import Context, Cursor, Reply
-from devdb.semantics import full
+from devdb.semantics import filters, full, projection
 from devdb.store.changes import Change
 
 Position = tuple[int, int]
@@ -96,6 +96,42 @@ def _describe(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, 
     return {"updatedFields": updated, "removedFields": removed, "truncatedArrays": []}
 
 
+Stage = Callable[[list[Any]], list[Any]]
+
+
+def _stages(pipeline: list[Any]) -> Stage:
+    """The stages after `$changeStream`: natively when they are only `$match` filters and plain
+    projections keeping `_id` (a relay's wake-up stream), else by the full engine."""
+    native: list[Stage] = []
+    for stage in pipeline:
+        step = _native_stage(stage)
+        if step is None:
+            return lambda events: full.aggregate(events, pipeline, resolver=None)
+        native.append(step)
+
+    def run(events: list[Any]) -> list[Any]:
+        for step in native:
+            events = step(events)
+        return events
+
+    return run
+
+
+def _native_stage(stage: Any) -> Stage | None:
+    if not isinstance(stage, Mapping) or len(stage) != 1:
+        return None
+    [(name, spec)] = stage.items()
+    if name == "$match" and isinstance(spec, Mapping):
+        predicate = filters.compile_filter(spec)
+        if predicate is not None:
+            return lambda events: [e for e in events if predicate(e)]
+    elif name == "$project" and isinstance(spec, Mapping) and spec.get("_id", 1) in (1, True):
+        project = projection.compile_projection(spec)
+        if project is not None:
+            return lambda events: [project(e) for e in events]
+    return None
+
+
 async def open_change_stream(ctx: Context, pipeline: list[Any]) -> Reply:
     spec = pipeline[0]["$changeStream"]
     if not isinstance(spec, Mapping):
@@ -111,6 +147,7 @@ async def open_change_stream(ctx: Context, pipeline: list[Any]) -> Reply:
     cluster = bool(spec.get("allChangesForCluster"))
     full_document = str(spec.get("fullDocument", "default"))
     rest = list(pipeline[1:])
+    stages = _stages(rest)
     state = {"position": _start(ctx, spec)}
 
     def read() -> list[Any]:
@@ -124,7 +161,7 @@ async def open_change_stream(ctx: Context, pipeline: list[Any]) -> Reply:
         else:
             state["position"] = max(state["position"], ctx.store.changes.last_position)
         events = [_event(ctx, c, full_document) for c in changes]
-        return full.aggregate(events, rest, resolver=None) if rest and events else events
+        return stages(events) if rest and events else events
 
     async def more(_: Context, wait: float) -> list[Any]:
         batch = read()

@@ -60,6 +60,23 @@ async def test_a_pipeline_filters_the_events(database: Database) -> None:
     assert [e["documentKey"]["_id"] for e in events] == [1, 2]
 
 
+async def test_a_pipeline_projects_and_reshapes_the_events(database: Database) -> None:
+    items = database["items"]
+    projected = [{"$match": {"operationType": "insert"}}, {"$project": {"operationType": 1}}]
+    reshaped = [{"$match": {"fullDocument.n": {"$gt": 1}}}, {"$addFields": {"seen": True}}]
+    async with (
+        await items.watch(projected, max_await_time_ms=200) as plain,
+        await items.watch(reshaped, max_await_time_ms=200) as expressive,
+    ):
+        await items.insert_one({"_id": 1, "n": 1})
+        await items.update_one({"_id": 1}, {"$set": {"n": 2}})
+        await items.insert_one({"_id": 2, "n": 2})
+        projections = await next_events(plain, 2)
+        [event] = await next_events(expressive, 1)
+    assert [sorted(e) for e in projections] == [["_id", "operationType"]] * 2
+    assert (event["documentKey"], event["seen"]) == ({"_id": 2}, True)
+
+
 async def test_resume_after_and_start_after_continue_after_the_token(database: Database) -> None:
     items = database["items"]
     async with await items.watch(max_await_time_ms=200) as stream:
