@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
 from services.security.errors import InvalidTokenError
-from services.security.keys import PublicKey, SecretKey
+from services.security.keys import PublicKey, SecretKey, VerificationKey
 from services.security.principal import Principal
-from services.security.verifier import TokenVerifier, scopes_of
+from services.security.verifier import (
+    CACHE_SECONDS,
+    LEEWAY_SECONDS,
+    TokenVerifier,
+    scopes_of,
+)
 from tests.services.security.jwts import (
     claims,
     ec_key,
@@ -124,3 +131,49 @@ def test_scopes_come_from_scope_and_scp() -> None:
 @pytest.mark.parametrize("value", [1, ["a", 2], {"a": 1}])
 async def test_a_scope_claim_of_another_type_is_refused(value: object) -> None:
     assert "scope" in await refused(hs256(claims(scope=value)))
+
+
+class CountingKeys(SecretKey):
+    """The test secret, counting how often a token's key is looked up (once per verification)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEST_SECRET)
+        self.lookups = 0
+
+    async def key_for(self, header: Mapping[str, Any]) -> VerificationKey:
+        self.lookups += 1
+        return await super().key_for(header)
+
+
+async def test_a_verified_token_is_remembered_for_a_minute_at_most() -> None:
+    now = time.time()
+    keys = CountingKeys()
+    cached = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, clock=lambda: now)
+    token = hs256(claims(scope="orders:read"))
+
+    first = await cached.verify(token)
+    assert await cached.verify(token) == first
+    assert keys.lookups == 1
+    now += CACHE_SECONDS
+    assert await cached.verify(token) == first
+    assert keys.lookups == 2  # checked again after a minute
+
+
+async def test_a_token_is_not_remembered_past_its_expiry() -> None:
+    now = time.time()
+    keys = CountingKeys()
+    cached = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, clock=lambda: now)
+    token = hs256(claims(exp=int(now) + 5))
+    await cached.verify(token)
+    now = int(now) + 5 + LEEWAY_SECONDS  # at exp and its leeway, within the minute
+    await cached.verify(token)  # still valid by the wall clock PyJWT reads
+    assert keys.lookups == 2  # but checked again, not taken from memory
+
+
+async def test_a_refused_token_is_not_remembered() -> None:
+    keys = CountingKeys()
+    cached = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+    token = hs256(claims(), "another-secret-of-at-least-32-bytes!")
+    for _ in range(2):
+        await refused(token, cached)
+    assert keys.lookups == 2
