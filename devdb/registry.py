@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devdb.commands import admin, reads, writes
+from devdb.commands import admin, bulkwrite, reads, writes
 from devdb.commands.context import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -44,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     "delete": writes.delete,
     "findAndModify": writes.find_and_modify,
     "findandmodify": writes.find_and_modify,
+    "bulkWrite": bulkwrite.bulk_write,
 }
 
 IN_TRANSACTION = frozenset(
@@ -58,6 +59,7 @@ IN_TRANSACTION = frozenset(
         "delete",
         "findAndModify",
         "findandmodify",
+        "bulkWrite",
         "create",
         "createIndexes",
         "commitTransaction",

@@ -184,8 +184,11 @@ class DevDatabase:
         if handler is None:
             raise errors.CommandError(59, "CommandNotFound", f"no such command: '{name}'")
         raws = request.sequences.get("documents")
-        sequences = [raw for sequence in request.sequences.values() for raw in sequence]
-        decoded = [bson.decode(raw, CODEC) for raw in sequences] if sequences else None
+        sequences = {
+            name: [bson.decode(raw, CODEC) for raw in sequence]
+            for name, sequence in request.sequences.items()
+        }
+        decoded = [doc for sequence in sequences.values() for doc in sequence] or None
         self.connection_id = connection
         ctx = Context(
             self.store,
@@ -197,6 +200,7 @@ class DevDatabase:
             txn,
             lsid,
             self,
+            sequences,
         )
         while True:
             try:

@@ -18,7 +18,7 @@ from devdb.store.collection import Collection
 from devdb.store.indexes import Index
 
 SET_NAME = "devdb"
-VERSION = "7.0.0"
+VERSION = "8.0.0"
 ELECTION_ID = ObjectId("7fffffff0000000000000001")
 AWAITABLE_HELLO_SECONDS = 0.25  # well under the server's ORPHAN_GRACE_SECONDS (1 s)
 
@@ -47,7 +47,7 @@ async def hello(ctx: Context) -> Reply:
         "logicalSessionTimeoutMinutes": 30,
         "connectionId": ctx.server.connection_id,
         "minWireVersion": 0,
-        "maxWireVersion": 21,
+        "maxWireVersion": 25,  # MongoDB 8.0: client-level bulkWrite
         "readOnly": False,
         "ok": 1,
     }
@@ -79,7 +79,7 @@ async def ping(_: Context) -> Reply:
 async def build_info(_: Context) -> Reply:
     return {
         "version": VERSION,
-        "versionArray": [7, 0, 0, 0],
+        "versionArray": [8, 0, 0, 0],
         "gitVersion": "devdb",
         "bits": 64,
         "maxBsonObjectSize": 16 * 1024 * 1024,
@@ -91,7 +91,7 @@ async def build_info(_: Context) -> Reply:
 async def get_parameter(ctx: Context) -> Reply:
     reply: Reply = {"ok": 1}
     if ctx.body.get("featureCompatibilityVersion"):
-        reply["featureCompatibilityVersion"] = {"version": "7.0"}
+        reply["featureCompatibilityVersion"] = {"version": "8.0"}
     return reply
 
 

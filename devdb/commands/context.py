@@ -68,6 +68,8 @@ class Context:
     txn: Transaction | None
     session: bytes | None
     server: Any
+    sequences: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """The document sequences sent beside the body, decoded, by name (`documents`, `ops`)."""
 
     @property
     def name(self) -> str:
