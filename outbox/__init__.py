@@ -38,6 +38,7 @@ from outbox.transaction import (
     transaction,
     transactional,
 )
+from outbox.writes import insert_later, update_later
 
 __all__ = [
     "DOCUMENT_MODELS",
@@ -61,6 +62,7 @@ __all__ = [
     "event_context",
     "get_client",
     "in_transaction",
+    "insert_later",
     "record",
     "record_many",
     "run_in_transaction",
@@ -68,6 +70,7 @@ __all__ = [
     "set_default_policy",
     "transaction",
     "transactional",
+    "update_later",
     "use_client",
     "utc_now",
 ]

@@ -2,7 +2,8 @@
 
 Each aggregate's next versions come from its stream document in the same transaction, so
 versions are contiguous. However many events and aggregates, recording takes at most three
-round trips: the streams' increments, their new versions, and one insert of every event.
+round trips: the streams' increments, their new versions, and one insert of every event, which
+waits to go with the transaction's other queued writes just before its commit (outbox.writes).
 
 A caller that keeps its aggregates' versions itself (a document that holds its version and is
 written only at the version it was read, as the shop's aggregates are) gives each event its
@@ -27,6 +28,7 @@ from outbox.errors import InvalidEventError, NoTransactionError
 from outbox.events import OutboxEvent, OutboxStream, partition_of
 from outbox.tracing import stamped
 from outbox.transaction import in_transaction
+from outbox.writes import insert_later
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -108,7 +110,8 @@ async def record_many(events: Iterable[NewEvent]) -> list[OutboxEvent]:
                 partition=partition_of(event.aggregate_type, event.aggregate_id),
             )
         )
-    await OutboxEvent.get_pymongo_collection().insert_many([stored(event) for event in recorded])
+    # Sent with the transaction's other queued writes, in the round trip before its commit.
+    await insert_later(OutboxEvent.get_pymongo_collection(), *map(stored, recorded))
     return recorded
 
 

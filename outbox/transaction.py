@@ -7,6 +7,8 @@
 - Both back off exponentially with full jitter, inside one time budget.
 - Any other exception aborts the transaction and propagates unchanged, never retried.
 - Inside an active transaction, both forms join it: no nested start, no second commit.
+- Writes queued with `insert_later` / `update_later` (outbox.writes) are sent just before the
+  commit, all in one round trip where the server allows; their failure is the attempt's.
 
 `async with transaction():` is the same scope for one attempt: a block cannot be re-run, so it
 retries only its commit.
@@ -27,8 +29,9 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
-from outbox.errors import TransactionFailedError
+from outbox.errors import NoTransactionError, TransactionFailedError
 from outbox.session import bound_session, session_scope
+from outbox.writes import Writes, writes_scope
 
 TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
@@ -114,6 +117,16 @@ async def _abort(session: AsyncClientSession) -> None:
             await session.abort_transaction()
 
 
+async def _send(session: AsyncClientSession, writes: Writes) -> None:
+    """Sends the attempt's queued writes into its transaction, before the commit."""
+    if session.in_transaction:
+        await writes.send()
+    elif writes.pending:
+        raise NoTransactionError(
+            "the unit of work ended its transaction itself with writes still queued"
+        )
+
+
 async def run_in_transaction[T](
     unit_of_work: Callable[[], Awaitable[T]],
     *,
@@ -128,7 +141,9 @@ async def run_in_transaction[T](
         while True:
             await session.start_transaction(**transaction_kwargs)
             try:
-                result = await unit_of_work()
+                with writes_scope() as writes:
+                    result = await unit_of_work()
+                    await _send(session, writes)
             except BaseException as e:
                 await _abort(session)
                 if not _retryable(e):
@@ -182,7 +197,9 @@ async def transaction(
     async with session_scope() as session:
         await session.start_transaction(**transaction_kwargs)
         try:
-            yield session
+            with writes_scope() as writes:
+                yield session
+                await _send(session, writes)
         except BaseException:
             await _abort(session)
             raise

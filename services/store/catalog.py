@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from beanie import PydanticObjectId, SortDirection
-from pymongo import UpdateOne
 
+import outbox
 from services.domain.catalog import Category, Product
 from services.domain.errors import ConcurrentUpdateError
 from services.domain.money import money
@@ -108,22 +108,26 @@ async def save_product(product: Product, *, previous_version: int) -> None:
 
 
 async def save_products(changed: Sequence[tuple[Product, int]]) -> None:
-    """Writes changed products (each with the version it was read at) in one round trip,
-    each only if nobody changed it since; else ConcurrentUpdateError, and the transaction
-    that wrote the others must not commit."""
+    """Writes changed products (each with the version it was read at) with the transaction's
+    other queued writes, each only if nobody changed it since; else ConcurrentUpdateError, and
+    the transaction that wrote the others does not commit."""
     if not changed:
         return
-    result = await ProductDocument.get_pymongo_collection().bulk_write(
-        [_saved(product, previous_version) for product, previous_version in changed]
-    )
-    if result.matched_count != len(changed):
+    names = ", ".join(repr(product.id) for product, _ in changed)
+
+    def changed_meanwhile() -> ConcurrentUpdateError:
         # Inside a MongoDB transaction a concurrent write is a retried write conflict instead.
-        names = ", ".join(repr(product.id) for product, _ in changed)
-        raise ConcurrentUpdateError(f"one of the products {names} changed while being updated")
+        return ConcurrentUpdateError(f"one of the products {names} changed while being updated")
+
+    collection = ProductDocument.get_pymongo_collection()
+    for product, previous_version in changed:
+        selector, update = _saved(product, previous_version)
+        await outbox.update_later(collection, selector, update, or_else=changed_meanwhile)
 
 
-def _saved(product: Product, previous_version: int) -> UpdateOne:
-    return UpdateOne(
+def _saved(product: Product, previous_version: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update that write `product` only at the version it was read."""
+    return (
         {"_id": PydanticObjectId(product.id), "version": previous_version},
         {
             "$set": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import outbox
 from outbox import utc_now
 from services.store.documents import IdempotencyRecord, stored
 
@@ -30,7 +31,8 @@ async def find_reply(key: str) -> StoredReply | None:
 
 
 async def save_reply(key: str, reply: StoredReply) -> None:
-    """Inserts the reply; raises pymongo's DuplicateKeyError if the key is already taken."""
+    """Inserts the reply with the transaction's other queued writes; pymongo's
+    DuplicateKeyError then if the key is already taken."""
     record = IdempotencyRecord(
         id=key,
         request_hash=reply.request_hash,
@@ -39,4 +41,4 @@ async def save_reply(key: str, reply: StoredReply) -> None:
         headers=reply.headers,
         created_at=utc_now(),
     )
-    await IdempotencyRecord.get_pymongo_collection().insert_one(stored(record))
+    await outbox.insert_later(IdempotencyRecord.get_pymongo_collection(), stored(record))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from beanie import PydanticObjectId
 
+import outbox
 from services.domain.errors import ConcurrentUpdateError
 from services.domain.money import money
 from services.domain.orders import Order, OrderLine, OrderStatus
@@ -51,7 +52,8 @@ async def add_order(order: Order) -> None:
         cancelled_at=order.cancelled_at,
         version=order.version,
     )
-    await OrderDocument.get_pymongo_collection().insert_one(stored(document))
+    # Sent with the command's events and reply, in the round trip before its commit.
+    await outbox.insert_later(OrderDocument.get_pymongo_collection(), stored(document))
 
 
 async def get_order(order_id: str) -> Order:

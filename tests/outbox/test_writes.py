@@ -20,6 +20,7 @@ from outbox import OutboxEvent, writes
 from tests.outbox.conftest import Item
 
 Client = AsyncMongoClient[dict[str, Any]]
+pytestmark = pytest.mark.usefixtures("app_client")
 
 
 class Commands(monitoring.CommandListener):
@@ -80,7 +81,9 @@ async def write_everything(*, version_read: int = 0) -> None:
         or_else=lambda: ChangedError("the item changed meanwhile"),
     )
     await outbox.insert_later(items(), {"_id": "new", "name": "new"})
-    await outbox.record(aggregate_type="item", aggregate_id="new", name="created", payload={})
+    await outbox.record(
+        aggregate_type="item", aggregate_id="new", name="created", payload={}, version=1
+    )
     await outbox.insert_later(others(), {"_id": "reply"})
 
 
@@ -97,7 +100,7 @@ async def test_queued_writes_commit_together_in_one_command_before_the_commit(
 
     commands.names.clear()
     await unit_of_work()
-    assert commands.names == ["find", "bulkWrite", "commitTransaction"]
+    assert commands.names == ["find", "aggregate", "bulkWrite", "commitTransaction"]
     assert await items().find_one({"_id": "kept"}) == {
         "_id": "kept",
         "name": "updated",

@@ -109,7 +109,7 @@ async def test_without_a_tracer_the_incoming_traceparent_is_stored_as_it_came(
     assert event["headers"]["traceparent"] == INCOMING
 
 
-async def test_placing_an_order_takes_six_mongodb_commands_however_many_products(
+async def test_placing_an_order_takes_three_mongodb_commands_however_many_products(
     spans: tuple[TracerProvider, InMemorySpanExporter], mongodb_url: str, database: DB
 ) -> None:
     """Each round trip holds the order's transaction open longer: their number is fixed."""
@@ -135,9 +135,9 @@ async def test_placing_an_order_takes_six_mongodb_commands_however_many_products
             ]
             assert commands == [
                 "find",  # the products
-                "update",  # their stock, each only at the version read
-                "insert",  # the order
-                "insert",  # every event, at the versions of the order and its products
-                "insert",  # the reply stored under the Idempotency-Key
+                # In one command: their stock, each only at the version read; the order;
+                # every event, at the versions of the order and its products; the reply
+                # stored under the Idempotency-Key.
+                "bulkWrite",
                 "commitTransaction",
             ], commands

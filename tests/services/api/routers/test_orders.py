@@ -313,7 +313,8 @@ async def test_concurrent_cancels_of_one_order_return_the_stock_once(
 async def test_a_transient_failure_mid_order_reruns_the_whole_unit_once(
     client: httpx.AsyncClient, database: DB, mongodb_url: str
 ) -> None:
-    """The order's insert fails after its stock update: the retry must not reserve twice."""
+    """The order's writes (stock, order, events, in one bulkWrite) fail once: the retry must
+    not reserve twice."""
     mug = await factories.product(client, stock=5)
     probe: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, appname=APP_NAME)
     try:
@@ -323,7 +324,7 @@ async def test_a_transient_failure_mid_order_reruns_the_whole_unit_once(
                     "configureFailPoint": "failCommand",
                     "mode": {"times": 1},
                     "data": {
-                        "failCommands": ["insert"],
+                        "failCommands": ["bulkWrite"],
                         "errorCode": 112,  # WriteConflict
                         "errorLabels": ["TransientTransactionError"],
                         "appName": APP_NAME,
